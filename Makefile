@@ -1,0 +1,49 @@
+# Build, test, install and benchmark pfutures.
+# `make test` installs its system dependencies (popt, pkg-config) when they are
+# missing and it runs as root on Debian; otherwise it names the command to run.
+
+PREFIX ?= /usr/local
+SWIFT  ?= swift
+RELEASE_FLAGS := -c release --static-swift-stdlib
+DEBIAN_DEPS := libpopt-dev pkg-config groff-base
+
+.PHONY: all build deps test tsan lint-man install clean bench bench-core
+
+all: build
+
+# Installs what the build needs when it is missing; never silently skips it.
+deps:
+	@if [ -f /usr/include/popt.h ] && command -v pkg-config >/dev/null && command -v groff >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "make: installing $(DEBIAN_DEPS) with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_DEPS) >/dev/null; \
+	else \
+		echo "make: popt is missing; run: sudo apt-get install -y $(DEBIAN_DEPS)" >&2; exit 1; \
+	fi
+
+build: deps
+	$(SWIFT) build $(RELEASE_FLAGS)
+	@echo "built $$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/pfutures"
+
+# The end-to-end tests drive the debug binary that `swift build` leaves in .build.
+test: deps lint-man
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel
+
+tsan: deps
+	$(SWIFT) test --scratch-path .build-tsan --sanitize=thread --filter FuturesTests
+
+lint-man:
+	@out=$$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z man/pfutures.1 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out" >&2; echo "man/pfutures.1: groff warnings" >&2; exit 1; fi
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/pfutures" $(DESTDIR)$(PREFIX)/bin/pfutures
+	install -m 644 man/pfutures.1 $(DESTDIR)$(PREFIX)/share/man/man1/pfutures.1
+
+bench: build
+	bench/run.sh
+
+clean:
+	rm -rf .build .build-tsan

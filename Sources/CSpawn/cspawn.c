@@ -1,0 +1,80 @@
+// The spawn helper behind every job. It does what posix_spawn does (vfork-style
+// clone, process group, signal reset, fd setup, exec, errno back to the
+// parent) plus one thing posix_spawn cannot: PR_SET_PDEATHSIG in the child
+// before exec, so jobs never outlive a pfutures that was killed with SIGKILL.
+#define _GNU_SOURCE
+#include "cspawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int place_fd(int fd, int target) {
+    if (fd < 0) return 0;
+    if (fd == target) {  // dup2 onto itself keeps FD_CLOEXEC: clear it by hand
+        int flags = fcntl(fd, F_GETFD);
+        return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+pid_t pf_spawn(const pf_spawn_request *r) {
+    sigset_t all, saved;
+    sigfillset(&all);
+    // Signals stay blocked while the child shares our memory, so no handler of
+    // ours can run in it; the child unblocks only after resetting handlers.
+    pthread_sigmask(SIG_BLOCK, &all, &saved);
+    volatile int child_errno = 0;
+    pid_t parent = getpid();
+    pid_t pid = vfork();
+    if (pid == 0) {
+        for (int s = 1; s < _NSIG; s++) {
+            struct sigaction sa;
+            if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) != 0) continue;
+            if (s == SIGPIPE || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)) {
+                sa.sa_handler = SIG_DFL;
+                sa.sa_flags = 0;
+                sigemptyset(&sa.sa_mask);
+                sigaction(s, &sa, NULL);
+            }
+        }
+        if (r->new_process_group && setpgid(0, 0) != 0) goto fail;
+        if (r->parent_death_signal) {
+            if (prctl(PR_SET_PDEATHSIG, r->parent_death_signal) != 0) goto fail;
+            if (getppid() != parent) _exit(127);  // the parent already died
+        }
+        if (place_fd(r->stdin_fd, 0) || place_fd(r->stdout_fd, 1) || place_fd(r->stderr_fd, 2)) goto fail;
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(r->path, r->argv, r->envp);
+    fail:
+        child_errno = errno ? errno : EINVAL;
+        _exit(127);
+    }
+    int spawn_errno = pid < 0 ? errno : child_errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (pid < 0) return -spawn_errno;
+    if (spawn_errno != 0) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+        return -spawn_errno;
+    }
+    return pid;
+}
+
+int pf_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);  // pidfds are always close-on-exec
+}
+
+int pf_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno; }
+
+int pf_decode_status(int status, int *code) {
+    if (WIFEXITED(status)) { *code = WEXITSTATUS(status); return 1; }
+    if (WIFSIGNALED(status)) { *code = WTERMSIG(status); return 2; }
+    *code = 0;
+    return 0;
+}

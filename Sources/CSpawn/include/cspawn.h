@@ -1,0 +1,35 @@
+// Process primitives Swift cannot reach on Linux: a spawn that also sets the
+// parent-death signal and a new process group before exec, pidfd_open, pipe2,
+// and the wait-status macros.
+#ifndef CSPAWN_H
+#define CSPAWN_H
+
+#include <sys/types.h>
+
+/// What to start and how. Descriptors of -1 are inherited unchanged.
+typedef struct pf_spawn_request {
+    const char *path;          ///< executable path, already resolved
+    char *const *argv;         ///< NULL-terminated
+    char *const *envp;         ///< NULL-terminated
+    int stdin_fd;
+    int stdout_fd;
+    int stderr_fd;
+    int new_process_group;     ///< non-zero: the child leads a new process group
+    int parent_death_signal;   ///< non-zero: delivered to the child if pfutures dies
+} pf_spawn_request;
+
+/// Starts the child and returns its pid, or -errno when it could not be
+/// started (the exec's own errno: ENOENT, EACCES, ...; the child is reaped).
+pid_t pf_spawn(const pf_spawn_request *request);
+
+/// A pollable descriptor that turns readable when `pid` exits (close-on-exec).
+int pf_pidfd_open(pid_t pid);
+
+/// pipe2 with O_CLOEXEC; returns 0 or -errno.
+int pf_pipe(int fds[2]);
+
+/// Decodes a waitpid status: 1 and *code when it exited, 2 and *code = signal
+/// when a signal ended it, 0 otherwise.
+int pf_decode_status(int status, int *code);
+
+#endif

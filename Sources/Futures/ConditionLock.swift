@@ -1,0 +1,89 @@
+// The one blocking primitive of Futures: a pthread mutex with one condition
+// variable on the monotonic clock, plus the deadline type its timed waits use.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A point on the monotonic clock, so timeouts ignore wall-clock changes.
+public struct Deadline: Sendable, Comparable {
+    let nanoseconds: Int64
+
+    /// The current instant.
+    public static var now: Deadline {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Deadline(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+    }
+
+    /// `timeout` from now, or nil (no deadline) when `timeout` is nil.
+    public static func after(_ timeout: Duration?) -> Deadline? {
+        guard let timeout else { return nil }
+        return now.advanced(by: timeout)
+    }
+
+    /// This instant moved by `duration` (saturating, so huge timeouts work).
+    public func advanced(by duration: Duration) -> Deadline {
+        let (seconds, attoseconds) = duration.components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return Deadline(nanoseconds: seconds < 0 ? Int64.min / 2 : Int64.max / 2) }
+        let delta = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        let sum = nanoseconds.addingReportingOverflow(delta.partialValue)
+        if delta.overflow || sum.overflow { return Deadline(nanoseconds: Int64.max / 2) }
+        return Deadline(nanoseconds: min(sum.partialValue, Int64.max / 2))
+    }
+
+    /// Time left until this deadline; zero or negative once it has passed.
+    public var remaining: Duration { .nanoseconds(nanoseconds - Deadline.now.nanoseconds) }
+
+    /// True once the deadline has passed.
+    public var hasPassed: Bool { Deadline.now.nanoseconds >= nanoseconds }
+
+    public static func < (a: Deadline, b: Deadline) -> Bool { a.nanoseconds < b.nanoseconds }
+}
+
+/// A mutex and a condition variable used together.
+/// @unchecked Sendable: it owns the pthread objects and they are thread-safe.
+final class ConditionLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+
+    /// Waits for a signal; the caller holds the lock. May wake spuriously.
+    func wait() { pthread_cond_wait(condition, mutex) }
+
+    /// Waits for a signal or the deadline; false once the deadline has passed.
+    func wait(until deadline: Deadline?) -> Bool {
+        guard let deadline else { wait(); return true }
+        if deadline.hasPassed { return false }
+        var ts = timespec(tv_sec: Int(deadline.nanoseconds / 1_000_000_000),
+                          tv_nsec: Int(deadline.nanoseconds % 1_000_000_000))
+        return pthread_cond_timedwait(condition, mutex, &ts) != ETIMEDOUT
+    }
+
+    func signal() { pthread_cond_signal(condition) }
+    func broadcast() { pthread_cond_broadcast(condition) }
+}

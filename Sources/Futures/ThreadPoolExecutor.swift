@@ -1,0 +1,150 @@
+// ThreadPoolExecutor: a queue of work items served by up to maxWorkers
+// threads. Threads start lazily, only when no started thread is free, and
+// live until shutdown. The pool owns queue, threads and shutdown state; a
+// worker is the small loop in `work(initializer:)`.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs work on a pool of threads, as Python's `ThreadPoolExecutor`.
+/// @unchecked Sendable: all mutable state is behind `lock`.
+public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
+    /// One queued submission: runs the work, or fails/cancels its future.
+    private struct WorkItem {
+        /// Runs the work and returns what publishes its outcome, so the worker
+        /// can count itself free before anyone sees the result.
+        let execute: () -> (() -> Void)
+        let fail: (any Error) -> Void
+        let cancel: () -> Void
+    }
+
+    public let maxWorkers: Int
+    private let namePrefix: String
+    private let initializer: (@Sendable () throws -> Void)?
+    private let lock = ConditionLock()
+    private var queue: [WorkItem] = []
+    private var queueHead = 0
+    private var threads: [WorkerThread] = []
+    private var busy = 0
+    private var isShutdown = false
+    private var broken: BrokenThreadPool?
+
+    /// The default worker count: min(32, cores + 4), as CPython.
+    public static var defaultMaxWorkers: Int { min(32, processorCount + 4) }
+
+    /// - Parameters:
+    ///   - maxWorkers: the most threads ever started (default `defaultMaxWorkers`); must be positive.
+    ///   - threadNamePrefix: worker threads are named PREFIX_N.
+    ///   - initializer: run once in each worker thread before its first work
+    ///     item; if it throws, the pool is broken: pending futures fail with
+    ///     `BrokenThreadPool` and later submits throw it.
+    public init(maxWorkers: Int? = nil, threadNamePrefix: String = "pool",
+                initializer: (@Sendable () throws -> Void)? = nil) {
+        let count = maxWorkers ?? Self.defaultMaxWorkers
+        precondition(count > 0, "maxWorkers must be greater than 0")
+        self.maxWorkers = count
+        self.namePrefix = threadNamePrefix
+        self.initializer = initializer
+    }
+
+    deinit {
+        lock.withLock { isShutdown = true; lock.broadcast() }
+    }
+
+    /// The number of threads started so far.
+    public var threadCount: Int { lock.withLock { threads.count } }
+
+    public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T> {
+        let future = Future<T>()
+        let item = WorkItem(
+            execute: {
+                guard (try? future.setRunningOrNotifyCancel()) == true else { return {} }
+                let outcome = Result { try work() }
+                return {
+                    switch outcome {
+                    case .success(let value): try? future.setResult(value)
+                    case .failure(let error): try? future.setException(error)
+                    }
+                }
+            },
+            fail: { error in try? future.setException(error) },
+            cancel: { future.cancel() })
+        try lock.withLock {
+            if let broken { throw broken }
+            if isShutdown { throw ExecutorShutdownError() }
+            queue.append(item)
+            let free = threads.count - busy
+            if queue.count - queueHead > free && threads.count < maxWorkers {
+                startThreadLocked()
+            } else {
+                lock.signal()
+            }
+        }
+        return future
+    }
+
+    public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
+        let (cancelled, toJoin): ([WorkItem], [WorkerThread]) = lock.withLock {
+            isShutdown = true
+            let dropped = cancelFutures ? takeQueueLocked() : []
+            lock.broadcast()
+            return (dropped, threads)
+        }
+        for item in cancelled { item.cancel() }
+        if wait {
+            for thread in toJoin where !thread.isCurrent { thread.join() }
+        }
+    }
+
+    private func startThreadLocked() {
+        let index = threads.count + 1
+        busy += 1  // a new thread counts as busy until it looks for work
+        threads.append(WorkerThread.start(name: "\(namePrefix)_\(index)") { [self] in
+            work(initializer: initializer)
+        })
+    }
+
+    private func takeQueueLocked() -> [WorkItem] {
+        let items = Array(queue[queueHead...])
+        queue.removeAll()
+        queueHead = 0
+        return items
+    }
+
+    /// The worker loop: initialize once, then take items until shutdown
+    /// leaves the queue empty.
+    private func work(initializer: (@Sendable () throws -> Void)?) {
+        if let initializer {
+            do { try initializer() } catch { breakPool(reason: "initializer failed: \(error)"); return }
+        }
+        lock.lock()
+        busy -= 1  // started: free to take work
+        while true {
+            while queueHead == queue.count && !isShutdown && broken == nil { lock.wait() }
+            if queueHead == queue.count || broken != nil { lock.unlock(); return }
+            let item = queue[queueHead]
+            queueHead += 1
+            if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 }
+            busy += 1
+            lock.unlock()
+            let publish = item.execute()
+            lock.withLock { busy -= 1 }
+            publish()
+            lock.lock()
+        }
+    }
+
+    private func breakPool(reason: String) {
+        let error = BrokenThreadPool(reason: reason)
+        let pending: [WorkItem] = lock.withLock {
+            busy -= 1
+            if broken == nil { broken = error }
+            lock.broadcast()
+            return takeQueueLocked()
+        }
+        for item in pending { item.fail(error) }
+    }
+}
+
+/// Online processors, as `os.cpu_count()`.
+public var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

@@ -1,0 +1,47 @@
+// Starting and joining OS threads without Foundation.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A joinable OS thread running one closure.
+struct WorkerThread: @unchecked Sendable {  // pthread_t is a plain handle
+    private let handle: pthread_t
+
+    /// Starts `body` on a new thread named `name` (truncated to 15 bytes).
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> WorkerThread {
+        let box = Unmanaged.passRetained(Box(name: name, body: body)).toOpaque()
+        var handle = pthread_t()
+        let rc = pthread_create(&handle, nil, workerThreadEntry, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        return WorkerThread(handle: handle)
+    }
+
+    /// Waits for the thread to end.
+    func join() { pthread_join(handle, nil) }
+
+    /// True when called on this thread.
+    var isCurrent: Bool { pthread_equal(handle, pthread_self()) != 0 }
+
+    /// pthread_setname_np is hidden from Swift's Glibc module (it needs
+    /// _GNU_SOURCE), so write the name where the kernel keeps it.
+    fileprivate static func nameCurrentThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    fileprivate final class Box: Sendable {
+        let name: String
+        let body: @Sendable () -> Void
+        init(name: String, body: @escaping @Sendable () -> Void) { self.name = name; self.body = body }
+    }
+}
+
+private func workerThreadEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let box = Unmanaged<WorkerThread.Box>.fromOpaque(raw!).takeRetainedValue()
+    WorkerThread.nameCurrentThread(box.name)
+    box.body()
+    return nil
+}

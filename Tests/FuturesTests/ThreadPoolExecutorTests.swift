@@ -1,0 +1,53 @@
+// What is particular to the thread pool: lazy threads, reuse of idle ones,
+// thread names, the initializer and the broken pool.
+import Dispatch
+import Futures
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct ThreadPoolExecutorTests {
+    @Test func defaultWorkerCountFollowsCPython() {
+        #expect(ThreadPoolExecutor().maxWorkers == min(32, processorCount + 4))
+    }
+
+    @Test func threadsStartLazilyAndIdleOnesAreReused() throws {
+        let executor = ThreadPoolExecutor(maxWorkers: 8)
+        defer { executor.shutdown() }
+        #expect(executor.threadCount == 0)
+        for i in 0..<20 { #expect(try executor.submit { i }.result(timeout: .seconds(30)) == i) }
+        #expect(executor.threadCount == 1, "one job at a time needs one thread")
+    }
+
+    @Test func threadsAreNamedWithThePrefix() throws {
+        let executor = ThreadPoolExecutor(maxWorkers: 1, threadNamePrefix: "crunch")
+        defer { executor.shutdown() }
+        let name = try executor.submit { () -> String in
+            var buffer = [CChar](repeating: 0, count: 32)
+            let fd = open("/proc/thread-self/comm", O_RDONLY)
+            defer { close(fd) }
+            let n = read(fd, &buffer, 31)
+            return String(decoding: buffer[0..<max(0, n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }.result(timeout: .seconds(30))
+        #expect(name.hasPrefix("crunch_1"))
+    }
+
+    @Test func initializerRunsOncePerThreadBeforeWork() throws {
+        let gauge = Gauge()
+        let executor = ThreadPoolExecutor(maxWorkers: 1, initializer: { gauge.enter() })
+        for i in 0..<5 { _ = try executor.submit { i }.result(timeout: .seconds(30)) }
+        executor.shutdown()
+        #expect(gauge.count == 1)
+    }
+
+    @Test func failingInitializerBreaksThePool() throws {
+        let executor = ThreadPoolExecutor(maxWorkers: 1, initializer: { throw TestError(code: 8) })
+        defer { executor.shutdown() }
+        let futures = try (0..<3).map { i in try executor.submit { i } }
+        for future in futures {
+            #expect(throws: BrokenThreadPool.self) { try future.result(timeout: .seconds(30)) }
+        }
+        #expect(throws: BrokenThreadPool.self) { _ = try executor.submit { 1 } }
+    }
+}
