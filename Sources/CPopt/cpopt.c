@@ -64,8 +64,8 @@ const char *const *cpopt_rest(cpopt_parser *parser, int *count) {
     return rest;
 }
 
-void cpopt_print_help(cpopt_parser *parser, FILE *out) { poptPrintHelp(parser->context, out, 0); }
-void cpopt_print_usage(cpopt_parser *parser, FILE *out) { poptPrintUsage(parser->context, out, 0); }
+void cpopt_print_help(cpopt_parser *parser) { poptPrintHelp(parser->context, stdout, 0); fflush(stdout); }
+void cpopt_print_usage(cpopt_parser *parser) { poptPrintUsage(parser->context, stdout, 0); fflush(stdout); }
 
 void cpopt_free(cpopt_parser *parser) {
     if (parser == NULL) return;

@@ -6,6 +6,8 @@
 #include "cspawn.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -77,4 +79,15 @@ int pf_decode_status(int status, int *code) {
     if (WIFSIGNALED(status)) { *code = WTERMSIG(status); return 2; }
     *code = 0;
     return 0;
+}
+
+int pf_tmpfile(const char *dir) {
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/pfutures.XXXXXX", dir) >= (int)sizeof path) return -ENAMETOOLONG;
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0) return -errno;
+    unlink(path);
+    return fd;
 }

@@ -24,7 +24,8 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     private let lock = ConditionLock()
     private var queue: [WorkItem] = []
     private var queueHead = 0
-    private var threads: [WorkerThread] = []
+    private var threads: [WorkerThread] = []  // started and not yet joined
+    private var started = 0
     private var busy = 0
     private var isShutdown = false
     private var broken: BrokenThreadPool?
@@ -52,7 +53,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     }
 
     /// The number of threads started so far.
-    public var threadCount: Int { lock.withLock { threads.count } }
+    public var threadCount: Int { lock.withLock { started } }
 
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T> {
         let future = Future<T>()
@@ -73,8 +74,8 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
             if let broken { throw broken }
             if isShutdown { throw ExecutorShutdownError() }
             queue.append(item)
-            let free = threads.count - busy
-            if queue.count - queueHead > free && threads.count < maxWorkers {
+            let free = started - busy
+            if queue.count - queueHead > free && started < maxWorkers {
                 startThreadLocked()
             } else {
                 lock.signal()
@@ -88,7 +89,10 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
             isShutdown = true
             let dropped = cancelFutures ? takeQueueLocked() : []
             lock.broadcast()
-            return (dropped, threads)
+            // Each thread is joined once: a later shutdown finds none left.
+            let unjoined = wait ? threads : []
+            if wait { threads.removeAll() }
+            return (dropped, unjoined)
         }
         for item in cancelled { item.cancel() }
         if wait {
@@ -97,7 +101,8 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     }
 
     private func startThreadLocked() {
-        let index = threads.count + 1
+        started += 1
+        let index = started
         busy += 1  // a new thread counts as busy until it looks for work
         threads.append(WorkerThread.start(name: "\(namePrefix)_\(index)") { [self] in
             work(initializer: initializer)

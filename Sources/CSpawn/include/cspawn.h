@@ -32,4 +32,9 @@ int pf_pipe(int fds[2]);
 /// when a signal ended it, 0 otherwise.
 int pf_decode_status(int status, int *code);
 
+/// An anonymous, close-on-exec temporary file in `dir` (O_TMPFILE, or a
+/// name unlinked at once): it disappears when closed, even after a crash.
+/// Returns the descriptor or -errno.
+int pf_tmpfile(const char *dir);
+
 #endif

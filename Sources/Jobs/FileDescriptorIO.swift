@@ -1,0 +1,61 @@
+// Small, allocation-free wrappers for reading and writing raw descriptors,
+// retrying on EINTR and short writes.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a write to a descriptor stopped.
+public enum WriteFailure: Error, Equatable {
+    /// The reader went away (EPIPE): a closed pipe, `| head -1`.
+    case closed
+    /// Any other errno.
+    case failed(Int32)
+}
+
+/// Writes all of `bytes` to `fd`.
+/// - Throws: `WriteFailure`.
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(WriteFailure) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n >= 0 { offset += n; continue }
+        switch errno {
+        case EINTR: continue
+        case EAGAIN:
+            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&pfd, 1, -1)
+        case EPIPE: throw .closed
+        case let code: throw .failed(code)
+        }
+    }
+}
+
+/// Writes all of `bytes` to `fd`.
+/// - Throws: `WriteFailure`.
+public func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(WriteFailure) {
+    let failure: WriteFailure? = bytes.withUnsafeBytes { raw in
+        do throws(WriteFailure) { try writeAll(fd, raw); return nil } catch { return error }
+    }
+    if let failure { throw failure }
+}
+
+/// One `read`, retried on EINTR: the byte count, 0 at end of file, -1 on error.
+func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    while true {
+        let n = read(fd, buffer.baseAddress, buffer.count)
+        if n < 0 && errno == EINTR { continue }
+        return n
+    }
+}
+
+/// The text of an errno value.
+public func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+/// Writes `pfutures: ` + `message` + newline to stderr as one write, so
+/// messages of concurrent jobs never interleave.
+public func reportError(_ message: [UInt8]) {
+    try? writeAll(2, Array("pfutures: ".utf8) + message + [0x0A])
+}
+
+/// `reportError` for a message that is plain text.
+public func reportError(_ message: String) { reportError(Array(message.utf8)) }

@@ -1,0 +1,26 @@
+// How a job ended, as a value. Only infrastructure failures throw; a job
+// that exits non-zero, is killed or cannot start is an outcome.
+
+/// Why a job could not be started.
+public enum SpawnFailure: Error, Sendable, Equatable {
+    /// The program does not exist (exit status 127).
+    case notFound
+    /// The program exists but cannot be executed, or the record cannot become
+    /// an argument list (exit status 126). The text says why.
+    case cannotRun(String)
+}
+
+/// The end of one job.
+public enum JobOutcome: Sendable, Equatable {
+    /// The job exited with this status (0 is success).
+    case exited(Int32)
+    /// A signal ended the job (not one sent for a timeout).
+    case signaled(Int32)
+    /// `--timeout` passed and the job was stopped.
+    case timedOut
+    /// The job could not be started.
+    case spawnFailed(SpawnFailure)
+
+    /// True only for exit status 0.
+    public var succeeded: Bool { self == .exited(0) }
+}

@@ -1,0 +1,245 @@
+// Starting one job's process and watching it to the end: a poll loop over
+// its output pipes, its pidfd (exit), the run's stop switch and its timeout,
+// walking the kill sequence when asked to stop. Reaps the child always.
+import CSpawn
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which output stream a chunk came from.
+public enum OutputStream: Sendable { case stdout, stderr }
+
+/// What a job's output pipes feed; nil pipes mean the job writes straight
+/// to pfutures' own stdout and stderr.
+public protocol OutputReceiver: AnyObject {
+    func receive(_ bytes: UnsafeRawBufferPointer, from stream: OutputStream)
+}
+
+/// Spawns jobs: resolves programs, builds argv and environment, and sets up
+/// each child in its own process group with a parent-death signal.
+public final class JobLauncher: Sendable {
+    private let lookup: ExecutableLookup
+    private let shell: [UInt8]
+    private let baseEnvironment: [[UInt8]]
+    private let devNull: Int32
+    private let inheritStdin: Bool
+
+    /// - Parameters:
+    ///   - shell: the shell for command and shell-template modes.
+    ///   - inheritStdin: jobs read pfutures' stdin (with `-a`) instead of /dev/null.
+    public init(shell: [UInt8], inheritStdin: Bool) {
+        var environment: [[UInt8]] = []
+        var pathValue: [UInt8]?
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let bytes = Array(UnsafeRawBufferPointer(start: entry, count: strlen(entry)))
+            if bytes.starts(with: Array("PATH=".utf8)) { pathValue = Array(bytes.dropFirst(5)) }
+            if !bytes.starts(with: Array("PFUTURES_SEQ=".utf8)) && !bytes.starts(with: Array("PFUTURES_SLOT=".utf8)) {
+                environment.append(bytes)
+            }
+            cursor += 1
+        }
+        self.lookup = ExecutableLookup(path: pathValue)
+        self.shell = shell
+        self.baseEnvironment = environment
+        self.devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        self.inheritStdin = inheritStdin
+    }
+
+    deinit { close(devNull) }
+
+    /// Starts `invocation` as job `sequence` in worker `slot`.
+    /// - Parameter capture: whether stdout and stderr go to pipes.
+    public func launch(_ invocation: Invocation, sequence: Int, slot: Int,
+                       capture: Bool) -> Result<JobProcess, SpawnFailure> {
+        let argv: [[UInt8]]
+        switch invocation {
+        case .exec(let words): argv = words
+        case .shell(let script): argv = [shell, Array("-c".utf8), script]
+        }
+        guard let program = argv.first else { return .failure(.notFound) }
+        if argv.contains(where: { $0.contains(0) }) {
+            return .failure(.cannotRun("the record contains a NUL byte (use -0 for NUL-separated input)"))
+        }
+        let path: [UInt8]
+        switch lookup.resolve(program) {
+        case .success(let found): path = found
+        case .failure(let failure): return .failure(failure)
+        }
+        let environment = baseEnvironment + [Array("PFUTURES_SEQ=\(sequence)".utf8), Array("PFUTURES_SLOT=\(slot)".utf8)]
+
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        if capture {
+            if pf_pipe(&outPipe) != 0 { return .failure(.cannotRun("pipe: \(errnoText(errno))")) }
+            if pf_pipe(&errPipe) != 0 {
+                close(outPipe[0]); close(outPipe[1])
+                return .failure(.cannotRun("pipe: \(errnoText(errno))"))
+            }
+        }
+        let pid = CStringArray(argv).withPointers { argvPointers in
+            CStringArray(environment).withPointers { envPointers in
+                CStringArray([path]).withPointers { pathPointer in
+                    var request = pf_spawn_request(
+                        path: pathPointer[0], argv: argvPointers, envp: envPointers,
+                        stdin_fd: inheritStdin ? -1 : devNull, stdout_fd: outPipe[1], stderr_fd: errPipe[1],
+                        new_process_group: 1, parent_death_signal: SIGKILL)
+                    return pf_spawn(&request)
+                }
+            }
+        }
+        if capture { close(outPipe[1]); close(errPipe[1]) }
+        guard pid > 0 else {
+            if capture { close(outPipe[0]); close(errPipe[0]) }
+            let code = -pid
+            return .failure(code == ENOENT ? .notFound : .cannotRun(errnoText(code)))
+        }
+        return .success(JobProcess(pid: pid, stdoutFD: capture ? outPipe[0] : -1, stderrFD: capture ? errPipe[0] : -1))
+    }
+}
+
+/// A started job: its pid (also its process group) and its output pipes.
+public final class JobProcess {
+    public let pid: pid_t
+    private var stdoutFD: Int32
+    private var stderrFD: Int32
+    private let pidFD: Int32
+
+    init(pid: pid_t, stdoutFD: Int32, stderrFD: Int32) {
+        self.pid = pid
+        self.stdoutFD = stdoutFD
+        self.stderrFD = stderrFD
+        self.pidFD = pf_pidfd_open(pid)
+    }
+
+    deinit {
+        if stdoutFD >= 0 { close(stdoutFD) }
+        if stderrFD >= 0 { close(stderrFD) }
+        if pidFD >= 0 { close(pidFD) }
+    }
+
+    /// Feeds the job's output to `receiver` until the job exits, stopping it
+    /// with `killSequence` when `timeout` passes or `stopSwitch` fires, then
+    /// reaps it. A background grandchild that keeps a pipe open does not
+    /// delay the result: only output present when the job exits is read.
+    public func wait(receiver: OutputReceiver?, timeout: Duration?, killSequence: KillSequence,
+                     stopSwitch: StopSwitch?) -> JobOutcome {
+        let timeoutAt = timeout.map { ContinuousClock.now.advanced(by: $0) }
+        var stopStep: Int?               // index of the next kill step once stopping
+        var stepAt: ContinuousClock.Instant?
+        var timedOut = false
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+
+        func beginOrAdvanceStop() {
+            var index = stopStep ?? 0
+            stepAt = nil
+            while index < killSequence.steps.count {
+                switch killSequence.steps[index] {
+                case .signal(let signal): kill(-pid, signal)
+                case .allow(let grace): stepAt = ContinuousClock.now.advanced(by: grace)
+                }
+                index += 1
+                if stepAt != nil { break }
+            }
+            stopStep = index
+        }
+
+        while pidFD >= 0 {
+            var fds: [pollfd] = [pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)]
+            if stdoutFD >= 0 { fds.append(pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)) }
+            if stderrFD >= 0 { fds.append(pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)) }
+            if let stopSwitch, stopStep == nil { fds.append(pollfd(fd: stopSwitch.fd, events: Int16(POLLIN), revents: 0)) }
+            let wakeAt = stopStep == nil ? timeoutAt : stepAt
+            let rc = poll(&fds, nfds_t(fds.count), milliseconds(until: wakeAt))
+            if rc < 0 && errno != EINTR { break }
+            for entry in fds.dropFirst() where entry.revents != 0 {
+                if entry.fd == stopSwitch?.fd { beginOrAdvanceStop(); continue }
+                drainOnce(entry.fd, into: buffer, receiver: receiver)
+            }
+            if fds[0].revents != 0 { break }
+            if stopStep == nil, let timeoutAt, ContinuousClock.now >= timeoutAt {
+                timedOut = true
+                beginOrAdvanceStop()
+            } else if let at = stepAt, ContinuousClock.now >= at {
+                beginOrAdvanceStop()
+            }
+        }
+        let status = reap()
+        if stopStep != nil { kill(-pid, SIGKILL) }  // what is left of the group goes too
+        drainAvailable(into: buffer, receiver: receiver)
+        if timedOut { return .timedOut }
+        var code: Int32 = 0
+        switch pf_decode_status(status, &code) {
+        case 1: return .exited(code)
+        case 2: return .signaled(code)
+        default: return .exited(status)
+        }
+    }
+
+    private func reap() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status
+    }
+
+    /// One read from a ready pipe; closes it at end of file.
+    private func drainOnce(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, receiver: OutputReceiver?) {
+        let n = readSome(fd, into: buffer)
+        if n > 0 {
+            receiver?.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), from: fd == stdoutFD ? .stdout : .stderr)
+        } else {
+            close(fd)
+            if fd == stdoutFD { stdoutFD = -1 } else { stderrFD = -1 }
+        }
+    }
+
+    /// After the exit: read whatever the pipes hold now, without waiting for
+    /// writers that may live on.
+    private func drainAvailable(into buffer: UnsafeMutableRawBufferPointer, receiver: OutputReceiver?) {
+        while stdoutFD >= 0 || stderrFD >= 0 {
+            var fds: [pollfd] = []
+            if stdoutFD >= 0 { fds.append(pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)) }
+            if stderrFD >= 0 { fds.append(pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)) }
+            if poll(&fds, nfds_t(fds.count), 0) <= 0 { break }
+            for entry in fds where entry.revents != 0 { drainOnce(entry.fd, into: buffer, receiver: receiver) }
+        }
+    }
+}
+
+private func milliseconds(until instant: ContinuousClock.Instant?) -> Int32 {
+    guard let instant else { return -1 }
+    let left = ContinuousClock.now.duration(to: instant)
+    if left <= .zero { return 0 }
+    let (seconds, attoseconds) = left.components
+    return Int32(min(Int64(Int32.max), seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1))
+}
+
+/// NUL-terminated copies of byte strings, laid out for a C `char *const *`.
+struct CStringArray {
+    private let storage: [UInt8]
+    private let offsets: [Int]
+
+    init(_ strings: [[UInt8]]) {
+        var storage: [UInt8] = []
+        storage.reserveCapacity(strings.reduce(0) { $0 + $1.count + 1 })
+        var offsets: [Int] = []
+        offsets.reserveCapacity(strings.count)
+        for string in strings {
+            offsets.append(storage.count)
+            storage += string
+            storage.append(0)
+        }
+        self.storage = storage
+        self.offsets = offsets
+    }
+
+    func withPointers<R>(_ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        var copy = storage
+        return copy.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            var pointers: [UnsafeMutablePointer<CChar>?] = offsets.map { base + $0 }
+            pointers.append(nil)
+            return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+// Where jobs' output meets pfutures' stdout and stderr: one lock so blocks
+// and lines of different jobs never mix, release in input order for -k,
+// and the first EPIPE on stdout reported once so the run can stop quietly.
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How job output reaches pfutures' stdout and stderr (SPEC §2.5).
+public enum OutputMode: Sendable, Equatable {
+    /// Whole blocks per job when it ends (the default).
+    case group
+    /// Whole lines as they come.
+    case lineBuffer
+    /// Straight through: jobs write to pfutures' own descriptors.
+    case ungroup
+}
+
+/// One job's captured output, ready to be written.
+public struct JobOutput {
+    public let stdout: CaptureBuffer
+    public let stderr: CaptureBuffer
+    public init(stdout: CaptureBuffer = CaptureBuffer(), stderr: CaptureBuffer = CaptureBuffer()) {
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+}
+
+/// The run's single writer of job output.
+/// @unchecked Sendable: mutable state is behind `lock`.
+public final class OutputSink: @unchecked Sendable {
+    /// Held output kept in memory for `-k` before later blocks spill to files.
+    public static let heldMemoryBudget = 8 * 1024 * 1024
+
+    private let lock = Mutex<Void>(())
+    private let keepOrder: Bool
+    private let onStdoutClosed: @Sendable () -> Void
+    private var nextSequence = 1
+    private var held: [Int: JobOutput] = [:]
+    private var heldMemory = 0
+    private var stdoutClosed = false
+
+    /// - Parameters:
+    ///   - keepOrder: release blocks in sequence order (`-k`).
+    ///   - onStdoutClosed: called once, on the first EPIPE writing stdout.
+    public init(keepOrder: Bool, onStdoutClosed: @escaping @Sendable () -> Void) {
+        self.keepOrder = keepOrder
+        self.onStdoutClosed = onStdoutClosed
+    }
+
+    /// Hands over job `sequence`'s output block. Every sequence number must
+    /// be completed exactly once (with an empty output if the job never ran),
+    /// or `-k` holds everything after it.
+    public func complete(sequence: Int, output: JobOutput?) {
+        lock.withLock { _ in
+            guard keepOrder else {
+                if let output { writeLocked(output) }
+                return
+            }
+            let block = output ?? JobOutput()
+            held[sequence] = block
+            heldMemory += block.stdout.memoryFootprint + block.stderr.memoryFootprint
+            if heldMemory > Self.heldMemoryBudget {
+                heldMemory -= block.stdout.memoryFootprint + block.stderr.memoryFootprint
+                block.stdout.spill()
+                block.stderr.spill()
+                heldMemory += block.stdout.memoryFootprint + block.stderr.memoryFootprint
+            }
+            while let next = held.removeValue(forKey: nextSequence) {
+                heldMemory -= next.stdout.memoryFootprint + next.stderr.memoryFootprint
+                writeLocked(next)
+                nextSequence += 1
+            }
+        }
+    }
+
+    /// Writes whole lines of one job at once (`--line-buffer`).
+    public func writeLines(_ bytes: [UInt8], to stream: OutputStream) {
+        lock.withLock { _ in write(bytes, to: stream == .stdout ? 1 : 2) }
+    }
+
+    /// Writes a message or command echo to stderr without mixing with output.
+    public func writeStderr(_ bytes: [UInt8]) {
+        lock.withLock { _ in write(bytes, to: 2) }
+    }
+
+    /// Writes to stdout directly (`--dry-run`).
+    public func writeStdout(_ bytes: [UInt8]) {
+        lock.withLock { _ in write(bytes, to: 1) }
+    }
+
+    private func writeLocked(_ output: JobOutput) {
+        if !stdoutClosed {
+            do { try output.stdout.write(to: 1) } catch { noteFailure(error, fd: 1) }
+        }
+        do { try output.stderr.write(to: 2) } catch { noteFailure(error, fd: 2) }
+    }
+
+    private func write(_ bytes: [UInt8], to fd: Int32) {
+        if fd == 1 && stdoutClosed { return }
+        do { try writeAll(fd, bytes) } catch { noteFailure(error, fd: fd) }
+    }
+
+    private func noteFailure(_ failure: WriteFailure, fd: Int32) {
+        guard fd == 1, !stdoutClosed else { return }
+        stdoutClosed = true
+        onStdoutClosed()
+    }
+}
+
+/// Collects a job's output for `--group`, prefixing lines for `--tag`.
+public final class GroupedReceiver: OutputReceiver {
+    public let output = JobOutput()
+    private let tagger: LineTagger?
+
+    public init(tag: [UInt8]?) { tagger = tag.map { LineTagger(prefix: $0) } }
+
+    public func receive(_ bytes: UnsafeRawBufferPointer, from stream: OutputStream) {
+        let buffer = stream == .stdout ? output.stdout : output.stderr
+        if let tagger { buffer.append(tagger.tagged(bytes, stream: stream)) } else { buffer.append(bytes) }
+    }
+}
+
+/// Passes a job's complete lines to the sink as they arrive (`--line-buffer`).
+public final class LineReceiver: OutputReceiver {
+    private let sink: OutputSink
+    private let tagger: LineTagger?
+    private var partial: [OutputStream: [UInt8]] = [:]
+
+    public init(sink: OutputSink, tag: [UInt8]?) {
+        self.sink = sink
+        self.tagger = tag.map { LineTagger(prefix: $0) }
+    }
+
+    public func receive(_ bytes: UnsafeRawBufferPointer, from stream: OutputStream) {
+        var pending = partial[stream, default: []]
+        pending.append(contentsOf: bytes)
+        guard let lastNewline = pending.lastIndex(of: 0x0A) else { partial[stream] = pending; return }
+        let lines = Array(pending[...lastNewline])
+        partial[stream] = Array(pending[(lastNewline + 1)...])
+        sink.writeLines(tagged(lines, stream), to: stream)
+    }
+
+    /// Writes what is left of an unterminated last line.
+    public func finish() {
+        for stream in [OutputStream.stdout, .stderr] {
+            if let rest = partial[stream], !rest.isEmpty { sink.writeLines(tagged(rest, stream), to: stream) }
+        }
+        partial = [:]
+    }
+
+    private func tagged(_ bytes: [UInt8], _ stream: OutputStream) -> [UInt8] {
+        guard let tagger else { return bytes }
+        return bytes.withUnsafeBytes { tagger.tagged($0, stream: stream) }
+    }
+}
+
+/// Inserts `prefix` + TAB at the start of every line, across chunk borders.
+final class LineTagger {
+    private let prefix: [UInt8]
+    private var atLineStart: [OutputStream: Bool] = [.stdout: true, .stderr: true]
+
+    init(prefix: [UInt8]) { self.prefix = prefix + [0x09] }
+
+    func tagged(_ bytes: UnsafeRawBufferPointer, stream: OutputStream) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + prefix.count)
+        var lineStart = atLineStart[stream] ?? true
+        for byte in bytes {
+            if lineStart { out += prefix }
+            out.append(byte)
+            lineStart = byte == 0x0A
+        }
+        atLineStart[stream] = lineStart
+        return out
+    }
+}

@@ -1,0 +1,91 @@
+// Every option of pfutures, defined once: names, value, help text and the
+// subcommands that take it. popt's table and --help are built from this list,
+// and a test checks man/pfutures.1 against it.
+
+/// The identity of an option, as popt hands it back.
+enum OptionID: Int32, CaseIterable, Sendable {
+    case jobs = 1, maxProcs, maxWorkers
+    case argFile, null, delimiter
+    case shell, replace, maxArgs, shellTemplate
+    case timeout, killAfter, deadline, halt
+    case group, lineBuffer, ungroup, keepOrder, tag, verbose, dryRun
+    case help, usage, version
+}
+
+/// One option's definition.
+struct OptionSpec: Sendable {
+    let id: OptionID
+    let long: String?
+    let short: Character?
+    /// The value's placeholder (`N`, `FILE`), or nil for a flag.
+    let value: String?
+    let help: String
+}
+
+/// The subcommands of pfutures.
+enum Subcommand: String, Sendable, CaseIterable {
+    case run, copy
+}
+
+enum OptionTable {
+    static let all: [OptionSpec] = [
+        OptionSpec(id: .jobs, long: "jobs", short: "j", value: "N",
+                   help: "run at most N jobs at once; 0 = no cap, N% = percent of cores (default: min(32, cores+4))"),
+        OptionSpec(id: .maxProcs, long: "max-procs", short: "P", value: "N", help: "same as --jobs (xargs spelling)"),
+        OptionSpec(id: .maxWorkers, long: "max-workers", short: nil, value: "N",
+                   help: "same as --jobs (concurrent.futures spelling)"),
+        OptionSpec(id: .argFile, long: "arg-file", short: "a", value: "FILE",
+                   help: "read records from FILE instead of stdin; jobs then inherit stdin"),
+        OptionSpec(id: .null, long: "null", short: "0", value: nil, help: "records end with NUL, not newline"),
+        OptionSpec(id: .delimiter, long: "delimiter", short: "d", value: "C",
+                   help: "records end with the byte C (\\n, \\t, \\0, \\\\ accepted)"),
+        OptionSpec(id: .shell, long: "shell", short: nil, value: "PATH",
+                   help: "shell for command mode and --shell-template (default: /bin/sh)"),
+        OptionSpec(id: .replace, long: nil, short: "I", value: "STR",
+                   help: "use STR instead of {} as the record's replacement string"),
+        OptionSpec(id: .maxArgs, long: "max-args", short: "n", value: "N", help: "put up to N records in each job"),
+        OptionSpec(id: .shellTemplate, long: "shell-template", short: nil, value: nil,
+                   help: "run COMMAND through the shell, each record single-quoted"),
+        OptionSpec(id: .timeout, long: "timeout", short: nil, value: "SECONDS",
+                   help: "stop a job that runs longer: SIGTERM to its process group, SIGKILL after --kill-after"),
+        OptionSpec(id: .killAfter, long: "kill-after", short: nil, value: "SECONDS",
+                   help: "grace between SIGTERM and SIGKILL when stopping a job (default: 2)"),
+        OptionSpec(id: .deadline, long: "deadline", short: nil, value: "SECONDS",
+                   help: "limit for the whole run: then cancel pending jobs, stop running ones, exit 122"),
+        OptionSpec(id: .halt, long: "halt", short: nil, value: "WHEN",
+                   help: "after a failed job: soon (start no more) or now (also stop running); add ,fail=N for N failures"),
+        OptionSpec(id: .group, long: "group", short: nil, value: nil,
+                   help: "write each job's output as whole blocks when it ends (default)"),
+        OptionSpec(id: .lineBuffer, long: "line-buffer", short: nil, value: nil,
+                   help: "pass output on as whole lines as they come"),
+        OptionSpec(id: .ungroup, long: "ungroup", short: "u", value: nil,
+                   help: "jobs write straight to stdout and stderr (fastest, may mix)"),
+        OptionSpec(id: .keepOrder, long: "keep-order", short: "k", value: nil,
+                   help: "write output in input order (default: completion order)"),
+        OptionSpec(id: .tag, long: "tag", short: nil, value: nil, help: "prefix each output line with the record and a TAB"),
+        OptionSpec(id: .verbose, long: "verbose", short: "t", value: nil, help: "print each command on stderr before it runs"),
+        OptionSpec(id: .dryRun, long: "dry-run", short: nil, value: nil, help: "print the commands on stdout, run nothing"),
+        OptionSpec(id: .help, long: "help", short: "h", value: nil, help: "show this help and exit"),
+        OptionSpec(id: .usage, long: "usage", short: nil, value: nil, help: "show a short usage line and exit"),
+        OptionSpec(id: .version, long: "version", short: "V", value: nil, help: "show the version and exit"),
+    ]
+
+    /// The options `subcommand` accepts, in table order.
+    static func options(for subcommand: Subcommand) -> [OptionSpec] {
+        switch subcommand {
+        case .run: return all
+        case .copy: return []
+        }
+    }
+
+    /// What follows the options in the usage line.
+    static func trailingUsage(for subcommand: Subcommand) -> String {
+        switch subcommand {
+        case .run: return "[--] [COMMAND [INITIAL-ARGS...]]"
+        case .copy: return ""
+        }
+    }
+}
+
+/// The version `--version` prints.
+let pfuturesVersion = "0.1.0"

@@ -1,0 +1,138 @@
+// Stage two of parsing: raw option values validated and resolved into the
+// configuration that `run` consumes. No I/O here.
+import Futures
+import Jobs
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// When to stop after failures (`--halt`).
+struct HaltPolicy: Equatable {
+    enum When: Equatable { case soon, now }
+    let when: When
+    let failures: Int
+}
+
+/// Everything `run` needs, validated.
+struct RunConfiguration {
+    var template = CommandTemplate.command
+    var recordFormat = RecordFormat.lines
+    var argFile: [UInt8]?
+    var recordsPerJob = 1
+    var workerCap = ThreadPoolExecutor.defaultMaxWorkers   // Int.max: no cap
+    var outputMode = OutputMode.group
+    var keepOrder = false
+    var tag = false
+    var verbose = false
+    var dryRun = false
+    var shell: [UInt8] = Array("/bin/sh".utf8)
+    var timeout: Duration?
+    var killAfter = Duration.seconds(2)
+    var deadline: Duration?
+    var halt: HaltPolicy?
+
+    init() {}
+
+    /// Resolves parsed options.
+    /// - Throws: `UsageError` naming the option and the bad value.
+    init(_ parsed: ParsedCommandLine) throws {
+        var replaceToken: [UInt8]?
+        var throughShell = false
+        for (id, raw) in parsed.values {
+            let text = String(decoding: raw, as: UTF8.self)
+            switch id {
+            case .jobs, .maxProcs, .maxWorkers: workerCap = try Self.workerCap(text, option: id)
+            case .argFile: argFile = raw
+            case .null: recordFormat = .nul
+            case .delimiter: recordFormat = RecordFormat(delimiter: try Self.delimiter(raw), skipsEmpty: false)
+            case .shell:
+                guard !raw.isEmpty else { throw UsageError(message: "--shell: needs a path") }
+                shell = raw
+            case .replace:
+                guard !raw.isEmpty else { throw UsageError(message: "-I: the replacement string is empty") }
+                replaceToken = raw
+            case .maxArgs: recordsPerJob = try Self.count(text, option: "--max-args", allowZero: false)
+            case .shellTemplate: throughShell = true
+            case .timeout: timeout = try Self.seconds(text, option: "--timeout")
+            case .killAfter: killAfter = try Self.seconds(text, option: "--kill-after", allowZero: true)
+            case .deadline: deadline = try Self.seconds(text, option: "--deadline")
+            case .halt: halt = try Self.halt(text)
+            case .group: outputMode = .group
+            case .lineBuffer: outputMode = .lineBuffer
+            case .ungroup: outputMode = .ungroup
+            case .keepOrder: keepOrder = true
+            case .tag: tag = true
+            case .verbose: verbose = true
+            case .dryRun: dryRun = true
+            case .help, .usage, .version: break
+            }
+        }
+        if !parsed.rest.isEmpty {
+            template = CommandTemplate(words: parsed.rest, recordToken: replaceToken ?? Array("{}".utf8),
+                                       throughShell: throughShell)
+        } else if throughShell {
+            throw UsageError(message: "--shell-template: needs a COMMAND template")
+        } else if replaceToken != nil {
+            throw UsageError(message: "-I: needs a COMMAND template")
+        }
+        // Ordered line output would have to hold lines anyway: group instead.
+        if keepOrder && outputMode == .lineBuffer { outputMode = .group }
+    }
+
+    static func workerCap(_ text: String, option: OptionID) throws -> Int {
+        let name = option == .jobs ? "--jobs" : option == .maxProcs ? "--max-procs" : "--max-workers"
+        if text.hasSuffix("%") {
+            let percent = try count(String(text.dropLast()), option: name, allowZero: false)
+            return max(1, processorCount * percent / 100)
+        }
+        let n = try count(text, option: name, allowZero: true)
+        return n == 0 ? Int.max : n
+    }
+
+    static func count(_ text: String, option: String, allowZero: Bool) throws -> Int {
+        guard let n = Int(text), n >= (allowZero ? 0 : 1) else {
+            throw UsageError(message: "\(option): '\(text)' is not a \(allowZero ? "non-negative" : "positive") whole number")
+        }
+        return n
+    }
+
+    static func seconds(_ text: String, option: String, allowZero: Bool = false) throws -> Duration {
+        guard let value = Double(text), value.isFinite, allowZero ? value >= 0 : value > 0, value < 1e9 else {
+            throw UsageError(message: "\(option): '\(text)' is not a \(allowZero ? "" : "positive ")number of seconds")
+        }
+        return .nanoseconds(Int64(value * 1e9))
+    }
+
+    static func delimiter(_ raw: [UInt8]) throws -> UInt8 {
+        switch raw {
+        case Array("\\n".utf8): return 0x0A
+        case Array("\\t".utf8): return 0x09
+        case Array("\\0".utf8): return 0
+        case Array("\\\\".utf8): return 0x5C
+        default:
+            guard raw.count == 1 else {
+                throw UsageError(message: "--delimiter: '\(String(decoding: raw, as: UTF8.self))' is not one byte or \\n, \\t, \\0, \\\\")
+            }
+            return raw[0]
+        }
+    }
+
+    static func halt(_ text: String) throws -> HaltPolicy? {
+        let parts = text.split(separator: ",", maxSplits: 1).map(String.init)
+        let when: HaltPolicy.When
+        switch parts.first {
+        case "never": return nil
+        case "soon": when = .soon
+        case "now": when = .now
+        default: throw UsageError(message: "--halt: '\(text)' is not soon, now or never (optionally ,fail=N)")
+        }
+        var failures = 1
+        if parts.count == 2 {
+            guard parts[1].hasPrefix("fail="), let n = Int(parts[1].dropFirst(5)), n > 0 else {
+                throw UsageError(message: "--halt: '\(text)': expected fail=N with N > 0 after the comma")
+            }
+            failures = n
+        }
+        return HaltPolicy(when: when, failures: failures)
+    }
+}

@@ -1,0 +1,79 @@
+// Signals of a run, taken synchronously on one thread with sigtimedwait (no
+// async-signal-safety concerns): SIGINT/SIGTERM/SIGHUP stop the run,
+// SIGUSR1/SIGUSR2 move the worker cap, and the wait's timeout is the
+// run's --deadline.
+import Futures
+import Jobs
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum SignalWatcher {
+    static let stopping: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    static let capping: [Int32] = [SIGUSR1, SIGUSR2]
+
+    /// Blocks the run's signals in the calling thread and, since threads
+    /// inherit the mask, in every thread started after it. Call first.
+    static func blockSignals() {
+        var set = signalSet()
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)  // a closed stdout is an EPIPE we handle, not a death
+    }
+
+    /// Starts the watching thread for `run`.
+    static func start(for run: RunControl, deadline: Deadline?) {
+        let started = startDetachedThread {
+            var set = signalSet()
+            var fired = false
+            while true {
+                var signo: Int32 = -1
+                if let deadline, !fired {
+                    let left = max(Duration.zero, deadline.remaining)
+                    var ts = timespec(tv_sec: Int(left.components.seconds),
+                                      tv_nsec: Int(left.components.attoseconds / 1_000_000_000))
+                    signo = sigtimedwait(&set, nil, &ts)
+                    if signo < 0 {
+                        if errno == EAGAIN && deadline.hasPassed { fired = true; run.deadlinePassed() }
+                        continue
+                    }
+                } else {
+                    if sigwait(&set, &signo) != 0 { continue }
+                }
+                switch signo {
+                case SIGUSR1: run.adjustCap(by: 1)
+                case SIGUSR2: run.adjustCap(by: -1)
+                default: run.received(signal: signo)
+                }
+            }
+        }
+        precondition(started, "cannot start the signal thread")
+    }
+
+    private static func signalSet() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signo in stopping + capping { sigaddset(&set, signo) }
+        return set
+    }
+}
+
+/// Starts a detached thread (it ends with the process).
+private func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    defer { pthread_attr_destroy(&attributes) }
+    var handle = pthread_t()
+    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    return pthread_create(&handle, &attributes, detachedEntry, box) == 0
+}
+
+private final class ThreadBody: Sendable {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+}
+
+private func detachedEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
+    return nil
+}
