@@ -14,6 +14,7 @@ struct RunCommand {
         SignalWatcher.blockSignals()
         let control = RunControl(workerCap: config.workerCap, halt: config.halt)
         SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
+        SignalWatcher.watchStdout(for: control)
 
         var inputFD: Int32 = 0
         if let path = config.argFile {

@@ -49,6 +49,18 @@ enum SignalWatcher {
         precondition(started, "cannot start the signal thread")
     }
 
+    /// When stdout is a pipe, notices its reader going away at once (poll
+    /// reports POLLERR on the write end), not only at the next write.
+    static func watchStdout(for run: RunControl) {
+        var info = stat()
+        guard fstat(1, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO else { return }
+        _ = startDetachedThread {
+            var pfd = pollfd(fd: 1, events: 0, revents: 0)
+            while poll(&pfd, 1, -1) < 0 && errno == EINTR {}
+            if pfd.revents & Int16(POLLERR | POLLHUP) != 0 { run.stdoutClosed() }
+        }
+    }
+
     private static func signalSet() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)

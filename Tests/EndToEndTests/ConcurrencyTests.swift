@@ -1,0 +1,67 @@
+// The worker cap, real overlap, streaming input, and the worker-cap signals.
+import Foundation
+import Testing
+
+/// Reads a log of "start N"/"end N" lines and returns the most jobs that
+/// were between their start and end at once.
+private func peakOverlap(_ log: [UInt8]) -> Int {
+    var current = 0, peak = 0
+    for line in String(decoding: log, as: UTF8.self).split(separator: "\n") {
+        if line.hasPrefix("start") { current += 1; peak = max(peak, current) } else { current -= 1 }
+    }
+    return peak
+}
+
+@Suite struct ConcurrencyTests {
+    private let logged = "echo start $1 >> log; sleep 0.3; echo end $1 >> log"
+
+    @Test func capIsNeverExceededAndIsReached() throws {
+        let h = try Harness()
+        let r = try h.run(["run", "-j3", "sh", "-c", logged, "sh"], input: (1...12).map { "\($0)\n" }.joined())
+        #expect(r.status == 0, "\(r)")
+        let peak = peakOverlap(h.read("log"))
+        #expect(peak == 3, "peak overlap \(peak)")
+    }
+
+    @Test func jobsOptionSpellingsAgree() throws {
+        for option in ["-P2", "--max-workers=2", "--jobs=2"] {
+            let h = try Harness()
+            _ = try h.run(["run", option, "sh", "-c", logged, "sh"], input: "1\n2\n3\n4\n")
+            #expect(peakOverlap(h.read("log")) == 2, "\(option)")
+        }
+    }
+
+    @Test func zeroMeansNoCap() throws {
+        let h = try Harness()
+        _ = try h.run(["run", "-j0", "sh", "-c", "echo start >> log; sleep 1; echo end >> log", "sh"],
+                      input: (1...40).map { "\($0)\n" }.joined())
+        #expect(peakOverlap(h.read("log")) > 32, "more than the default cap ran together")
+    }
+
+    @Test func firstJobStartsBeforeInputEnds() throws {
+        let h = try Harness()
+        let pipe = Pipe()
+        let (process, out, err) = try h.start(["run", "touch"], stdin: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data("first\n".utf8))
+        #expect(h.eventually { h.exists("first") }, "the job ran while stdin was still open")
+        pipe.fileHandleForWriting.write(Data("second\n".utf8))
+        try pipe.fileHandleForWriting.close()
+        let r = h.collect(process, arguments: ["run", "touch"], out: out, err: err)
+        #expect(r.status == 0 && h.exists("second"), "\(r)")
+    }
+
+    @Test func usr1RaisesTheCapWhileRunning() throws {
+        let h = try Harness()
+        let pipe = Pipe()
+        let job = "echo start >> log; while [ ! -e release ]; do sleep 0.05; done; echo end >> log"
+        let (process, out, err) = try h.start(["run", "-j1", "sh", "-c", job, "sh"], stdin: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data("1\n2\n".utf8))
+        try pipe.fileHandleForWriting.close()
+        #expect(h.eventually { String(decoding: h.read("log"), as: UTF8.self).contains("start") })
+        kill(process.processIdentifier, SIGUSR1)
+        #expect(h.eventually { peakOverlap(h.read("log")) == 2 }, "the second job started beside the first")
+        try h.write("release", "")
+        let r = h.collect(process, arguments: [], out: out, err: err)
+        #expect(r.status == 0, "\(r)")
+    }
+}

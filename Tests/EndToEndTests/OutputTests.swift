@@ -1,0 +1,71 @@
+// Output modes: grouped blocks, whole lines, order, tags, and a closed stdout.
+import Foundation
+import Testing
+
+@Suite struct OutputTests {
+    private let slowPrinter = "for i in 1 2 3 4 5; do echo $1-$i; sleep 0.02; done"
+
+    @Test func groupedOutputOfSlowJobsNeverMixes() throws {
+        let r = try Harness().run(["run", "-j4", "sh", "-c", slowPrinter, "sh"], input: "a\nb\nc\nd\n")
+        let lines = r.outLines
+        #expect(lines.count == 20, "\(r)")
+        for block in stride(from: 0, to: lines.count, by: 5) {
+            let owner = lines[block].split(separator: "-")[0]
+            #expect(lines[block..<block + 5].map { $0 } == (1...5).map { "\(owner)-\($0)" }, "\(r)")
+        }
+    }
+
+    @Test func lineBufferNeverCutsALine() throws {
+        let job = "for i in 1 2 3; do printf '%s-' $1; sleep 0.03; printf 'part%s\\n' $i; done"
+        let r = try Harness().run(["run", "-j3", "--line-buffer", "sh", "-c", job, "sh"], input: "a\nb\nc\n")
+        #expect(r.outLines.count == 9, "\(r)")
+        for line in r.outLines { #expect(line.wholeMatch(of: /[abc]-part[123]/) != nil, "\(r)") }
+    }
+
+    @Test func keepOrderFollowsInputAndDefaultFollowsCompletion() throws {
+        let job = "if [ $1 = 1 ]; then while [ ! -e done.2 ]; do sleep 0.02; done; fi; echo $1; touch done.$1"
+        let ordered = try Harness().run(["run", "-j2", "-k", "sh", "-c", job, "sh"], input: "1\n2\n")
+        #expect(ordered.out == "1\n2\n", "\(ordered)")
+        let completion = try Harness().run(["run", "-j2", "sh", "-c", job, "sh"], input: "1\n2\n")
+        #expect(completion.out == "2\n1\n", "\(completion)")
+    }
+
+    @Test func keepOrderHoldsLargeOutputs() throws {
+        // 20 jobs of 1 MiB each, the first finishing last: held blocks spill to files.
+        let job = "if [ $1 = 1 ]; then sleep 0.5; fi; head -c 1048576 /dev/zero | tr '\\0' $1"
+        let r = try Harness().run(["run", "-j4", "-k", "sh", "-c", job, "sh"],
+                                  input: (1...9).map { "\($0)\n" }.joined())
+        #expect(r.stdout.count == 9 * 1_048_576, "\(r.stdout.count)")
+        #expect(r.stdout.first == 0x31 && r.stdout.last == 0x39)
+        #expect(r.stdout == Array((1...9).map { [UInt8](repeating: 0x30 + UInt8($0), count: 1_048_576) }.joined()))
+    }
+
+    @Test func tagPrefixesEveryLineWithTheRecord() throws {
+        let r = try Harness().run(["run", "-k", "--tag", "sh", "-c", "echo one; echo two >&2; echo three", "sh"],
+                                  input: "r1\n")
+        #expect(r.out == "r1\tone\nr1\tthree\n", "\(r)")
+        #expect(r.err == "r1\ttwo\n", "\(r)")
+    }
+
+    @Test func ungroupedWritesStraightThrough() throws {
+        let r = try Harness().run(["run", "-u", "-j1", "echo"], input: "a\nb\n")
+        #expect(r.out == "a\nb\n", "\(r)")
+    }
+
+    @Test func closedStdoutEndsTheRunQuicklyAndQuietly() throws {
+        let h = try Harness()
+        let script = "yes | \(Harness.binary) run -j2 sh -c 'echo $1; sleep 1' sh | head -1"
+        let started = Date()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.currentDirectoryURL = h.directory
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        #expect(Date().timeIntervalSince(started) < 15, "pfutures stopped its sleeping jobs")
+        #expect(err.fileHandleForReading.readDataToEndOfFile().isEmpty, "no error message")
+    }
+}
