@@ -97,13 +97,16 @@ final class Harness {
     }
 }
 
-/// Processes whose command line contains `marker` (to find a job's leftovers).
-func processes(matching marker: String) -> [Int32] {
+/// Live processes whose command line (or only its first word, with
+/// `programOnly`) contains `marker`: how tests find a job's leftovers.
+func processes(matching marker: String, programOnly: Bool = false) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { Int32($0) }.filter { pid in
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         let zombie = stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? false
-        return !zombie && String(decoding: data, as: UTF8.self).contains(marker)
+        let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        let searched = programOnly ? Array(words.prefix(1)) : words
+        return !zombie && searched.contains { $0.contains(marker) }
     }
 }

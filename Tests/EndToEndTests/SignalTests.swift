@@ -1,0 +1,80 @@
+// Signals to pfutures: forwarded, nothing new starts, 128+N; jobs never
+// outlive pfutures, even one killed with SIGKILL; no descriptor leaks in.
+import Foundation
+import Testing
+
+@Suite struct SignalTests {
+    /// Starts 20 jobs at -j2 that each become a `sleep 60` named `marker`
+    /// (a symlink to sleep), so their processes can be found by name.
+    private func startSleepers(_ h: Harness, marker: String, jobs: Int = 2) throws -> (Process, Pipe, Pipe, Pipe) {
+        try FileManager.default.createSymbolicLink(atPath: h.file(marker), withDestinationPath: "/bin/sleep")
+        let pipe = Pipe()
+        let args = ["run", "-j\(jobs)", "sh", "-c", "touch started.$1; exec ./\(marker) 60", "sh"]
+        let (process, out, err) = try h.start(args, stdin: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data((1...20).map { "\($0)\n" }.joined().utf8))
+        return (process, out, err, pipe)
+    }
+
+    @Test(arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130)), (SIGHUP, Int32(129))])
+    func stopSignalIsForwardedAndNothingNewStarts(signal: Int32, status: Int32) throws {
+        let h = try Harness()
+        let marker = "pf-signal-\(UUID().uuidString.prefix(8))"
+        let (process, out, err, pipe) = try startSleepers(h, marker: marker)
+        #expect(h.eventually { h.files(prefix: "started.").count == 2 })
+        kill(process.processIdentifier, signal)
+        let r = h.collect(process, arguments: ["signal \(signal)"], out: out, err: err)
+        try? pipe.fileHandleForWriting.close()
+        #expect(r.status == status, "\(r)")
+        #expect(h.files(prefix: "started.").count == 2, "no job started after the signal")
+        #expect(h.eventually(10) { processes(matching: marker, programOnly: true).isEmpty })
+    }
+
+    @Test func secondSignalKillsJobsThatIgnoreTheFirst() throws {
+        let h = try Harness()
+        let pipe = Pipe()
+        let job = "trap '' INT; touch started; sleep 60; sleep 60"
+        let (process, out, err) = try h.start(["run", "-j1"], stdin: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data((job + "\n").utf8))
+        #expect(h.eventually { h.exists("started") })
+        kill(process.processIdentifier, SIGINT)
+        usleep(200_000)
+        kill(process.processIdentifier, SIGINT)
+        let started = Date()
+        let r = h.collect(process, arguments: ["double SIGINT"], out: out, err: err)
+        try? pipe.fileHandleForWriting.close()
+        #expect(r.status == 130, "\(r)")
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
+    @Test func jobsDieWithAPfuturesKilledBySigkill() throws {
+        let h = try Harness()
+        let marker = "pf-orphan-\(UUID().uuidString.prefix(8))"
+        let (process, _, _, pipe) = try startSleepers(h, marker: marker)
+        #expect(h.eventually { processes(matching: marker, programOnly: true).count == 2 })
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? pipe.fileHandleForWriting.close()
+        #expect(h.eventually(10) { processes(matching: marker, programOnly: true).isEmpty }, "no orphan lives on")
+    }
+
+    @Test func jobsInheritNoDescriptorOfPfutures() throws {
+        // bash first closes every descriptor above 2 that the test process
+        // leaked, so whatever the job sees beyond 0-2 came from pfutures.
+        let h = try Harness()
+        let closeAll = "for p in /proc/$$/fd/*; do n=${p##*/}; if [ \"$n\" -gt 2 ]; then eval \"exec $n>&-\"; fi; done 2>/dev/null; exec \"$0\" \"$@\""
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", closeAll, Harness.binary, "run", "sh", "-c", "ls /proc/self/fd"]
+        process.currentDirectoryURL = h.directory
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        input.fileHandleForWriting.write(Data("x\n".utf8))
+        try input.fileHandleForWriting.close()
+        let r = h.collect(process, arguments: ["run", "sh", "-c", "ls /proc/self/fd"], out: out, err: err)
+        // 0-2 are the job's stdio; 3 is the directory ls itself opened.
+        #expect(Set(r.out.split(separator: "\n")) == ["0", "1", "2", "3"], "\(r)")
+    }
+}
