@@ -1,0 +1,75 @@
+// Stage two of parsing: values validated and resolved, mistakes named.
+import Futures
+import Jobs
+@testable import PfuturesCLI
+import Testing
+
+private func configure(_ words: [String]) throws -> RunConfiguration {
+    let parsed = try OptionParser.parse([Array("run".utf8)] + words.map { Array($0.utf8) }, for: .run)
+    return try RunConfiguration(parsed)
+}
+
+@Suite struct RunConfigurationTests {
+    @Test func parsingStopsAtTheCommand() throws {
+        let parsed = try OptionParser.parse(["run", "-j4", "grep", "-n", "foo", "--", "x"].map { Array($0.utf8) }, for: .run)
+        #expect(parsed.rest.map { String(decoding: $0, as: UTF8.self) } == ["grep", "-n", "foo", "--", "x"])
+        #expect(parsed.last(.jobs) == Array("4".utf8))
+    }
+
+    @Test func workerCapForms() throws {
+        #expect(try configure(["-j", "3"]).workerCap == 3)
+        #expect(try configure(["-j0"]).workerCap == Int.max)
+        #expect(try configure(["--max-workers=200%"]).workerCap == 2 * processorCount)
+        #expect(try configure([]).workerCap == min(32, processorCount + 4))
+    }
+
+    @Test(arguments: [["-j", "-3"], ["--jobs="], ["-j", "x"], ["-n", "0"], ["--timeout", "0"], ["--timeout", "nan"],
+                      ["--halt", "soon,fail=0"], ["-d", "ab"], ["--shell-template"], ["-I", "@"]])
+    func badValuesAreUsageErrors(words: [String]) {
+        #expect(throws: UsageError.self) { try configure(words) }
+    }
+
+    @Test func unknownOptionIsNamed() {
+        #expect(throws: UsageError(message: "--bogus: unknown option")) { try configure(["--bogus"]) }
+    }
+
+    @Test func timesAndHalt() throws {
+        let config = try configure(["--timeout", "1.5", "--kill-after", "0", "--deadline", "60", "--halt", "now,fail=3", "true"])
+        #expect(config.timeout == .milliseconds(1500))
+        #expect(config.killAfter == .zero)
+        #expect(config.deadline == .seconds(60))
+        #expect(config.halt == HaltPolicy(when: .now, failures: 3))
+    }
+
+    @Test func delimiterEscapes() throws {
+        #expect(try configure(["-d", "\\t"]).recordFormat == RecordFormat(delimiter: 9, skipsEmpty: false))
+        #expect(try configure(["-0"]).recordFormat == .nul)
+        #expect(try configure(["-d", ","]).recordFormat.delimiter == 0x2C)
+    }
+
+    @Test func keepOrderTurnsLineBufferIntoGroup() throws {
+        #expect(try configure(["--line-buffer", "-k"]).outputMode == .group)
+        #expect(try configure(["--line-buffer"]).outputMode == .lineBuffer)
+    }
+}
+
+@Suite struct ExitStatusTableTests {
+    @Test func outcomesMapToTheTable() {
+        #expect(ExitStatus.of(.exited(0)) == 0)
+        #expect(ExitStatus.of(.exited(1)) == 123)
+        #expect(ExitStatus.of(.exited(125)) == 123)
+        #expect(ExitStatus.of(.exited(255)) == 124)
+        #expect(ExitStatus.of(.signaled(9)) == 125)
+        #expect(ExitStatus.of(.timedOut) == 125)
+        #expect(ExitStatus.of(.spawnFailed(.cannotRun("x"))) == 126)
+        #expect(ExitStatus.of(.spawnFailed(.notFound)) == 127)
+    }
+
+    @Test func precedenceChoosesTheMostSevere() {
+        #expect(ExitStatus.combine([0, 123, 127]) == 127)
+        #expect(ExitStatus.combine([126, 127]) == 127)
+        #expect(ExitStatus.combine([123, 125, 124]) == 124)
+        #expect(ExitStatus.combine([1, 124]) == 1)
+        #expect(ExitStatus.combine([]) == 0)
+    }
+}
