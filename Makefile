@@ -42,8 +42,14 @@ install: build
 	install -m 755 "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/pfutures" $(DESTDIR)$(PREFIX)/bin/pfutures
 	install -m 644 man/pfutures.1 $(DESTDIR)$(PREFIX)/share/man/man1/pfutures.1
 
-bench: build
+bench: build bench-core
 	bench/run.sh
+
+# Executor core alone: no-op submit -> result, Swift vs Python, same run.
+bench-core: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product futures-bench
+	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/futures-bench" 200000
+	python3 bench/futures_bench.py 200000
 
 clean:
 	rm -rf .build .build-tsan

@@ -18,6 +18,8 @@ let package = Package(
         .target(name: "Jobs", dependencies: ["Futures", "CSpawn"], swiftSettings: strict),
         .target(name: "PfuturesCLI", dependencies: ["Jobs", "Futures", "CPopt"], swiftSettings: strict),
         .executableTarget(name: "pfutures", dependencies: ["PfuturesCLI"], swiftSettings: strict),
+        .executableTarget(name: "futures-bench", dependencies: ["Futures"], path: "bench/FuturesBench",
+                          swiftSettings: strict),
         .testTarget(name: "FuturesTests", dependencies: ["Futures"], swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["PfuturesCLI"], swiftSettings: strict),

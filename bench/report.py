@@ -1,0 +1,46 @@
+"""Turns the hyperfine JSON of bench/run.sh into the results table (Markdown)."""
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+out, lines, rss100k, rss1m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+
+
+def medians(name):
+    with open(os.path.join(out, name + ".json")) as f:
+        return {r["command"]: r["median"] for r in json.load(f)["results"]}
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x"
+
+
+cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
+                     capture_output=True, text=True).stdout.strip()
+print(f"# Benchmark results\n\n{datetime.date.today()}, {platform.node()}: {os.cpu_count()} cores, {cpu}.")
+print("Medians of hyperfine runs; ratios are pfutures / peer (below 1 = pfutures faster).\n")
+print("| benchmark | pfutures | xargs | parallel | C limit | vs xargs | vs parallel | vs limit | target |")
+print("|---|---|---|---|---|---|---|---|---|")
+targets = {
+    "true-j2": "<= 1.0x xargs, <= 1.15x limit",
+    "true-j8": "",
+    "shell-j2": ">= 8x faster than parallel, <= 1.1x limit",
+    "startup": "<= 5 ms",
+    "sleep-j32": "<= 1.1x ideal 0.3125 s",
+    "output-500x200": "<= 1.2x xargs",
+}
+for name, target in targets.items():
+    m = medians(name)
+    pf = m["pfutures"]
+    cells = [f"{m[k] * 1000:.1f} ms" if k in m else "" for k in ("pfutures", "xargs", "parallel", "limit")]
+    ratios = [ratio(pf, m[k]) if k in m else "" for k in ("xargs", "parallel", "limit")]
+    if name == "sleep-j32":
+        ratios[2] = f"{pf / 0.3125:.2f}x ideal"
+    print(f"| {name} | " + " | ".join(cells + ratios) + f" | {target} |")
+print(f"\nGrouped output check: {lines} lines (expected 100000).")
+print(f"Peak RSS streaming records with -n 1000: 100k records {rss100k / 1024:.1f} MiB, "
+      f"1M records {rss1m / 1024:.1f} MiB (target <= 32 MiB, flat).")
+print("\nReproduce: `make bench` (BENCH_RUNS=N for more runs).")

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# make bench: pfutures beside GNU xargs, GNU parallel and a C spawn loop (the
+# physical limit), in the same hyperfine runs; prints medians and ratios and
+# writes them to bench/RESULTS.md. Needs root (or the tools) for apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+command -v parallel >/dev/null || need+=(parallel)
+[ -x /usr/bin/time ] || need+=(time)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+    else echo "bench: install ${need[*]} (sudo apt-get install -y ${need[*]})" >&2; exit 1; fi
+fi
+PF="$(swift build -c release --static-swift-stdlib --show-bin-path)/pfutures"
+OUT=bench/out
+mkdir -p "$OUT"
+cc -O2 -o "$OUT/spawn_limit" bench/spawn_limit.c
+seq 2000 > "$OUT/2000.txt"
+seq 2000 | sed 's/.*/echo & >\/dev\/null/' > "$OUT/2000-cmds.txt"
+seq 200 > "$OUT/200.txt"
+seq 500 > "$OUT/500.txt"
+RUNS=${BENCH_RUNS:-5}
+
+# hyperfine NAME CMD... : one comparison, JSON kept for the table.
+bench() {
+    local name=$1; shift
+    hyperfine -S sh --warmup 1 --runs "$RUNS" --export-json "$OUT/$name.json" "$@" >/dev/null 2>&1 \
+        || { echo "bench: $name failed" >&2; return 1; }
+}
+
+bench true-j2 \
+    -n pfutures "$PF run -j2 true < $OUT/2000.txt" \
+    -n xargs "xargs -P2 -n1 true < $OUT/2000.txt" \
+    -n parallel "parallel --will-cite -j2 true < $OUT/2000.txt" \
+    -n limit "$OUT/spawn_limit 2 exec true < $OUT/2000.txt"
+bench true-j8 \
+    -n pfutures "$PF run -j8 true < $OUT/2000.txt" \
+    -n xargs "xargs -P8 -n1 true < $OUT/2000.txt" \
+    -n limit "$OUT/spawn_limit 8 exec true < $OUT/2000.txt"
+bench shell-j2 \
+    -n pfutures "$PF run -j2 < $OUT/2000-cmds.txt" \
+    -n parallel "parallel --will-cite -j2 < $OUT/2000-cmds.txt" \
+    -n limit "$OUT/spawn_limit 2 shell < $OUT/2000-cmds.txt"
+bench startup \
+    -n pfutures "echo true | $PF run" \
+    -n xargs "echo true | xargs -n1 true" \
+    -n parallel "echo true | parallel --will-cite"
+bench sleep-j32 \
+    -n pfutures "$PF run -j32 sleep 0.05 < $OUT/200.txt" \
+    -n xargs "sed 's/.*/0.05/' $OUT/200.txt | xargs -P32 -n1 sleep" \
+    -n parallel "parallel --will-cite -j32 sleep 0.05 < $OUT/200.txt"
+LINES200='for i in $(seq 200); do echo line $i of $0; done'
+bench output-500x200 \
+    -n pfutures "$PF run -j2 sh -c '$LINES200' < $OUT/500.txt > /dev/null" \
+    -n xargs "xargs -P2 -n1 sh -c '$LINES200' < $OUT/500.txt > /dev/null" \
+    -n parallel "parallel --will-cite -j2 sh -c \"'$LINES200'\" < $OUT/500.txt > /dev/null"
+lines=$("$PF" run -j2 sh -c "$LINES200" < "$OUT/500.txt" | wc -l)
+
+rss() { # peak RSS in KiB of streaming N records through -n 1000
+    seq "$1" | /usr/bin/time -f %M "$PF" run -j2 -n 1000 true 2>&1 >/dev/null | tail -1
+}
+rss100k=$(rss 100000)
+rss1m=$(rss 1000000)
+
+python3 bench/report.py "$OUT" "$lines" "$rss100k" "$rss1m" | tee bench/RESULTS.md
