@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 cc -O2 -o "$OUT/spawn_limit" bench/spawn_limit.c
 seq 2000 > "$OUT/2000.txt"
 seq 2000 | sed 's/.*/echo & >\/dev\/null/' > "$OUT/2000-cmds.txt"
-seq 200 > "$OUT/200.txt"
+yes 0.05 | head -n 200 > "$OUT/200x0.05.txt"
 seq 500 > "$OUT/500.txt"
 RUNS=${BENCH_RUNS:-5}
 
@@ -48,9 +48,9 @@ bench startup \
     -n xargs "echo true | xargs -n1 true" \
     -n parallel "echo true | parallel --will-cite"
 bench sleep-j32 \
-    -n pfutures "$PF run -j32 sleep 0.05 < $OUT/200.txt" \
-    -n xargs "sed 's/.*/0.05/' $OUT/200.txt | xargs -P32 -n1 sleep" \
-    -n parallel "parallel --will-cite -j32 sleep 0.05 < $OUT/200.txt"
+    -n pfutures "$PF run -j32 sleep < $OUT/200x0.05.txt" \
+    -n xargs "xargs -P32 -n1 sleep < $OUT/200x0.05.txt" \
+    -n parallel "parallel --will-cite -j32 sleep < $OUT/200x0.05.txt"
 LINES200='for i in $(seq 200); do echo line $i of $0; done'
 bench output-500x200 \
     -n pfutures "$PF run -j2 sh -c '$LINES200' < $OUT/500.txt > /dev/null" \

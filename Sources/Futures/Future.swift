@@ -25,6 +25,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
     private var state = State.pending
     private var callbacks: [@Sendable (Future<Value>) throws -> Void] = []
     private var observers: [any CompletionObserver] = []
+    private var blockedReaders = 0  // threads in result()/exception(), to skip needless wakeups
 
     /// A new pending future; executors create these, tests may too.
     public init() {}
@@ -82,7 +83,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
             case .finished(let outcome): return outcome
             case .cancelled: throw CancelledError()
             case .pending, .running:
-                if !lock.wait(until: deadline) && !isDoneLocked { throw TimeoutError() }
+                blockedReaders += 1
+                let woken = lock.wait(until: deadline)
+                blockedReaders -= 1
+                if !woken && !isDoneLocked { throw TimeoutError() }
             }
         }
     }
@@ -187,7 +191,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
     /// Wakes waiters and observers, then runs callbacks outside the lock.
     private func announceDone(failed: Bool) {
         let toRun: [@Sendable (Future<Value>) throws -> Void] = lock.withLock {
-            lock.broadcast()
+            if blockedReaders > 0 { lock.broadcast() }
             for observer in observers { observer.futureFinished(ObjectIdentifier(self), failed: failed) }
             observers.removeAll()
             defer { callbacks.removeAll() }

@@ -27,6 +27,8 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     private var threads: [WorkerThread] = []  // started and not yet joined
     private var started = 0
     private var busy = 0
+    private var waiting = 0    // threads blocked in lock.wait()
+    private var wakeups = 0    // signals sent and not yet taken by a waiter
     private var isShutdown = false
     private var broken: BrokenThreadPool?
 
@@ -77,7 +79,10 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
             let free = started - busy
             if queue.count - queueHead > free && started < maxWorkers {
                 startThreadLocked()
-            } else {
+            } else if waiting > wakeups {
+                // Wake a sleeper only when none is already on its way: a busy
+                // pool picks the item up without a futex call.
+                wakeups += 1
                 lock.signal()
             }
         }
@@ -125,7 +130,12 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
         lock.lock()
         busy -= 1  // started: free to take work
         while true {
-            while queueHead == queue.count && !isShutdown && broken == nil { lock.wait() }
+            while queueHead == queue.count && !isShutdown && broken == nil {
+                waiting += 1
+                lock.wait()
+                waiting -= 1
+                if wakeups > 0 { wakeups -= 1 }
+            }
             if queueHead == queue.count || broken != nil { lock.unlock(); return }
             let item = queue[queueHead]
             queueHead += 1

@@ -97,6 +97,34 @@ public final class JobLauncher: Sendable {
     }
 }
 
+/// Why a worker's `--initializer` command failed.
+public struct InitializerFailure: Error, CustomStringConvertible {
+    public let description: String
+}
+
+extension JobLauncher {
+    /// Runs the `--initializer` shell command to completion, its output
+    /// going straight to pfutures' stdout and stderr.
+    /// - Throws: `InitializerFailure` unless it exits with status 0.
+    public func runInitializer(_ command: [UInt8], stopSwitch: StopSwitch?) throws {
+        let shown = String(decoding: command, as: UTF8.self)
+        let outcome: JobOutcome
+        switch launch(.shell(script: command), sequence: 0, slot: 0, capture: false) {
+        case .failure(.notFound): throw InitializerFailure(description: "'\(shown)': shell not found")
+        case .failure(.cannotRun(let why)): throw InitializerFailure(description: "'\(shown)': \(why)")
+        case .success(let process):
+            outcome = process.wait(receiver: nil, timeout: nil, killSequence: KillSequence(grace: .seconds(2)),
+                                   stopSwitch: stopSwitch)
+        }
+        switch outcome {
+        case .exited(0): return
+        case .exited(let code): throw InitializerFailure(description: "'\(shown)' exited with status \(code)")
+        case .signaled(let signal): throw InitializerFailure(description: "'\(shown)' was killed by signal \(signal)")
+        case .timedOut, .spawnFailed: throw InitializerFailure(description: "'\(shown)' did not run to the end")
+        }
+    }
+}
+
 /// A started job: its pid (also its process group) and its output pipes.
 public final class JobProcess {
     public let pid: pid_t

@@ -84,11 +84,6 @@ public final class OutputSink: @unchecked Sendable {
         lock.withLock { _ in write(bytes, to: 2) }
     }
 
-    /// Writes to stdout directly (`--dry-run`).
-    public func writeStdout(_ bytes: [UInt8]) {
-        lock.withLock { _ in write(bytes, to: 1) }
-    }
-
     private func writeLocked(_ output: JobOutput) {
         if !stdoutClosed {
             do { try output.stdout.write(to: 1) } catch { noteFailure(error, fd: 1) }

@@ -7,7 +7,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case jobs = 1, maxProcs, maxWorkers
     case argFile, null, delimiter
     case shell, replace, maxArgs, shellTemplate
-    case timeout, killAfter, deadline, halt
+    case timeout, killAfter, deadline, halt, initializer
     case group, lineBuffer, ungroup, keepOrder, tag, verbose, dryRun
     case help, usage, version
 }
@@ -54,6 +54,8 @@ enum OptionTable {
                    help: "limit for the whole run: then cancel pending jobs, stop running ones, exit 122"),
         OptionSpec(id: .halt, long: "halt", short: nil, value: "WHEN",
                    help: "after a failed job: soon (start no more) or now (also stop running); add ,fail=N for N failures"),
+        OptionSpec(id: .initializer, long: "initializer", short: nil, value: "CMD",
+                   help: "shell command run once in each worker before its first job; if it fails, no job runs (exit 1)"),
         OptionSpec(id: .group, long: "group", short: nil, value: nil,
                    help: "write each job's output as whole blocks when it ends (default)"),
         OptionSpec(id: .lineBuffer, long: "line-buffer", short: nil, value: nil,

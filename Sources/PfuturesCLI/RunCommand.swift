@@ -28,7 +28,11 @@ struct RunCommand {
         let launcher = JobLauncher(shell: config.shell, inheritStdin: config.argFile != nil)
         // The gate enforces -j (and follows SIGUSR1/2); the pool only supplies
         // threads, started lazily, so its thread count is the peak concurrency.
-        let executor = ThreadPoolExecutor(maxWorkers: Int.max, threadNamePrefix: "job")
+        var initializer: (@Sendable () throws -> Void)?
+        if let command = config.initializer {
+            initializer = { try launcher.runInitializer(command, stopSwitch: control.stopRunning) }
+        }
+        let executor = ThreadPoolExecutor(maxWorkers: Int.max, threadNamePrefix: "job", initializer: initializer)
         let reader = RecordReader(fd: inputFD, format: config.recordFormat, wakeFD: control.noMoreStarts.fd)
         let runner = JobRunner(config: config, launcher: launcher, sink: sink, control: control)
 
@@ -43,15 +47,19 @@ struct RunCommand {
             }
             let job = sequence, jobRecords = records
             do {
-                _ = try executor.submit {
-                    runner.run(sequence: job, slot: slot, records: jobRecords)
+                let future = try executor.submit { runner.run(sequence: job, slot: slot, records: jobRecords) }
+                // The slot goes back once the worker is free again, so the
+                // next job reuses that thread. A broken pool fails queued
+                // jobs without running them.
+                future.addDoneCallback { future in
+                    if let error = try? future.exception(timeout: .zero) {
+                        runner.notRun(sequence: job, slot: slot, records: jobRecords, because: error)
+                    }
                     control.gate.release(slot)
                 }
             } catch {
+                runner.notRun(sequence: job, slot: slot, records: jobRecords, because: error)
                 control.gate.release(slot)
-                sink.complete(sequence: job, output: nil)
-                reportError("cannot start job \(job): \(error)")
-                control.recordOwnFailure()
                 break reading
             }
         }
@@ -74,9 +82,10 @@ struct JobRunner: Sendable {
     func run(sequence: Int, slot: Int, records: [[UInt8]]) {
         let invocation = config.template.invocation(records: records, sequence: sequence, slot: slot)
         if config.verbose { sink.writeStderr(invocation.displayText + [0x0A]) }
-        if config.dryRun {
-            sink.writeStdout(invocation.displayText + [0x0A])
-            sink.complete(sequence: sequence, output: nil)
+        if config.dryRun {  // through the sink, so -k orders it like output
+            let output = JobOutput()
+            output.stdout.append(invocation.displayText + [0x0A])
+            sink.complete(sequence: sequence, output: output)
             return
         }
         let tag = config.tag ? Array(records.joined(separator: [0x20])) : nil
@@ -107,6 +116,14 @@ struct JobRunner: Sendable {
             reportError(Array("job \(sequence) timed out and was stopped: ".utf8) + invocation.displayText)
         }
         control.record(outcome)
+    }
+
+    /// Accounts for a job the executor refused or failed without running.
+    func notRun(sequence: Int, slot: Int, records: [[UInt8]], because error: any Error) {
+        control.poolFailed(error)
+        let invocation = config.template.invocation(records: records, sequence: sequence, slot: slot)
+        reportError(Array("job \(sequence) not run: ".utf8) + invocation.displayText)
+        sink.complete(sequence: sequence, output: nil)
     }
 
     private func report(_ failure: SpawnFailure, invocation: Invocation) {

@@ -30,6 +30,7 @@ struct RunConfiguration {
     var killAfter = Duration.seconds(2)
     var deadline: Duration?
     var halt: HaltPolicy?
+    var initializer: [UInt8]?
 
     init() {}
 
@@ -57,6 +58,7 @@ struct RunConfiguration {
             case .killAfter: killAfter = try Self.seconds(text, option: "--kill-after", allowZero: true)
             case .deadline: deadline = try Self.seconds(text, option: "--deadline")
             case .halt: halt = try Self.halt(text)
+            case .initializer: initializer = raw
             case .group: outputMode = .group
             case .lineBuffer: outputMode = .lineBuffer
             case .ungroup: outputMode = .ungroup

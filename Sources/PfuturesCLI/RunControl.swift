@@ -82,6 +82,17 @@ final class RunControl: Sendable {
         if haltNow { stopRunning.fire() }
     }
 
+    /// The executor cannot run jobs (a failed --initializer): says why once,
+    /// starts nothing more, and makes the run exit 1.
+    func poolFailed(_ error: any Error) {
+        let first = state.withLock { state in
+            defer { state.statuses.insert(ExitStatus.usage) }
+            return !state.statuses.contains(ExitStatus.usage)
+        }
+        if first { reportError("\(error)") }
+        stopStarting()
+    }
+
     /// Notes a failure of pfutures itself (exit 1), e.g. unreadable input.
     func recordOwnFailure() { _ = state.withLock { $0.statuses.insert(ExitStatus.usage) } }
 
