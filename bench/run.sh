@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 cc -O2 -o "$OUT/spawn_limit" bench/spawn_limit.c
 seq 2000 > "$OUT/2000.txt"
 seq 2000 | sed 's/.*/echo & >\/dev\/null/' > "$OUT/2000-cmds.txt"
-yes 0.05 | head -n 200 > "$OUT/200x0.05.txt"
+seq 200 | sed 's/.*/0.05/' > "$OUT/200x0.05.txt"
 seq 500 > "$OUT/500.txt"
 RUNS=${BENCH_RUNS:-5}
 
@@ -51,12 +51,12 @@ bench sleep-j32 \
     -n pfutures "$PF run -j32 sleep < $OUT/200x0.05.txt" \
     -n xargs "xargs -P32 -n1 sleep < $OUT/200x0.05.txt" \
     -n parallel "parallel --will-cite -j32 sleep < $OUT/200x0.05.txt"
-LINES200='for i in $(seq 200); do echo line $i of $0; done'
+printf 'i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo "line $i of job $1"; done\n' > "$OUT/lines200.sh"
 bench output-500x200 \
-    -n pfutures "$PF run -j2 sh -c '$LINES200' < $OUT/500.txt > /dev/null" \
-    -n xargs "xargs -P2 -n1 sh -c '$LINES200' < $OUT/500.txt > /dev/null" \
-    -n parallel "parallel --will-cite -j2 sh -c \"'$LINES200'\" < $OUT/500.txt > /dev/null"
-lines=$("$PF" run -j2 sh -c "$LINES200" < "$OUT/500.txt" | wc -l)
+    -n pfutures "$PF run -j2 sh $OUT/lines200.sh < $OUT/500.txt > /dev/null" \
+    -n xargs "xargs -P2 -n1 sh $OUT/lines200.sh < $OUT/500.txt > /dev/null" \
+    -n parallel "parallel --will-cite -j2 sh $OUT/lines200.sh < $OUT/500.txt > /dev/null"
+lines=$("$PF" run -j2 sh "$OUT/lines200.sh" < "$OUT/500.txt" | wc -l)
 
 rss() { # peak RSS in KiB of streaming N records through -n 1000
     seq "$1" | /usr/bin/time -f %M "$PF" run -j2 -n 1000 true 2>&1 >/dev/null | tail -1
