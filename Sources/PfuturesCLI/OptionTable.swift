@@ -8,7 +8,9 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case argFile, null, delimiter
     case shell, replace, maxArgs, shellTemplate
     case timeout, killAfter, deadline, halt, initializer
-    case group, lineBuffer, ungroup, keepOrder, tag, verbose, dryRun
+    case group, lineBuffer, ungroup, keepOrder, tag, verbose, dryRun, progress
+    case jobLog, events, retries, retryOn, retryDelay, resume, resumeFailed
+    case delay, load, memfree
     case help, usage, version
 }
 
@@ -67,6 +69,28 @@ enum OptionTable {
         OptionSpec(id: .tag, long: "tag", short: nil, value: nil, help: "prefix each output line with the record and a TAB"),
         OptionSpec(id: .verbose, long: "verbose", short: "t", value: nil, help: "print each command on stderr before it runs"),
         OptionSpec(id: .dryRun, long: "dry-run", short: nil, value: nil, help: "print the commands on stdout, run nothing"),
+        OptionSpec(id: .progress, long: "progress", short: nil, value: nil,
+                   help: "show done/running/failed/read, rate and ETA on stderr"),
+        OptionSpec(id: .jobLog, long: "joblog", short: nil, value: "FILE",
+                   help: "log each finished job to FILE (- for stderr), in GNU parallel's columns"),
+        OptionSpec(id: .events, long: "events", short: nil, value: "FILE",
+                   help: "write job life-cycle events to FILE (- for stderr) as JSON Lines"),
+        OptionSpec(id: .retries, long: "retries", short: nil, value: "N",
+                   help: "run a failed job up to N more times"),
+        OptionSpec(id: .retryOn, long: "retry-on", short: nil, value: "CODES",
+                   help: "retry only these exit statuses (e.g. 1,75-78)"),
+        OptionSpec(id: .retryDelay, long: "retry-delay", short: nil, value: "SECONDS",
+                   help: "wait SECONDS before the first retry, doubling each time"),
+        OptionSpec(id: .resume, long: "resume", short: nil, value: nil,
+                   help: "skip jobs whose command the --joblog already records"),
+        OptionSpec(id: .resumeFailed, long: "resume-failed", short: nil, value: nil,
+                   help: "like --resume, but run again the jobs that failed"),
+        OptionSpec(id: .delay, long: "delay", short: nil, value: "SECONDS",
+                   help: "leave at least SECONDS between two job starts"),
+        OptionSpec(id: .load, long: "load", short: nil, value: "N",
+                   help: "start no job while the 1-minute load average is above N"),
+        OptionSpec(id: .memfree, long: "memfree", short: nil, value: "SIZE",
+                   help: "start no job while available memory is below SIZE (K, M, G suffixes)"),
         OptionSpec(id: .help, long: "help", short: "h", value: nil, help: "show this help and exit"),
         OptionSpec(id: .usage, long: "usage", short: nil, value: nil, help: "show a short usage line and exit"),
         OptionSpec(id: .version, long: "version", short: "V", value: nil, help: "show the version and exit"),

@@ -24,27 +24,47 @@ struct RunCommand {
                 return ExitStatus.usage
             }
         }
+        let history = config.resume != .none ? config.jobLog.map { JobLogHistory(path: $0) } : nil
+        let jobLog: JobLogWriter?
+        let events: EventLog?
+        do throws(JobLogError) {
+            jobLog = try config.jobLog.map { (path) throws(JobLogError) in try JobLogWriter(path: path, append: config.resume != .none) }
+            events = try config.events.map { (path) throws(JobLogError) in try EventLog(path: path) }
+        } catch {
+            reportError(Array("cannot write ".utf8) + error.path + Array(": \(error.reason)".utf8))
+            return ExitStatus.usage
+        }
         let sink = OutputSink(keepOrder: config.keepOrder) { control.stdoutClosed() }
         let launcher = JobLauncher(shell: config.shell, inheritStdin: config.argFile != nil)
-        // The gate enforces -j (and follows SIGUSR1/2); the pool only supplies
-        // threads, started lazily, so its thread count is the peak concurrency.
         var initializer: (@Sendable () throws -> Void)?
         if let command = config.initializer {
             initializer = { try launcher.runInitializer(command, stopSwitch: control.stopRunning) }
         }
+        // The gate enforces -j (and follows SIGUSR1/2); the pool only supplies
+        // threads, started lazily, so its thread count is the peak concurrency.
         let executor = ThreadPoolExecutor(maxWorkers: Int.max, threadNamePrefix: "job", initializer: initializer)
         let reader = RecordReader(fd: inputFD, format: config.recordFormat, wakeFD: control.noMoreStarts.fd)
-        let runner = JobRunner(config: config, launcher: launcher, sink: sink, control: control)
+        let runner = JobRunner(config: config, launcher: launcher, sink: sink, control: control,
+                               jobLog: jobLog, events: events)
+        let progress = config.progress ? ProgressReporter(control: control, sink: sink) : nil
+        progress?.start()
 
-        var sequence = 0
+        var sequence = history?.lastSequence ?? 0
+        var lastStart: ContinuousClock.Instant?
         reading: while !control.isStopping, let first = reader.next() {
             var records = [first]
             while records.count < config.recordsPerJob, let more = reader.next() { records.append(more) }
             sequence += 1
-            guard let slot = control.gate.acquire() else {
-                sink.complete(sequence: sequence, output: nil)
+            control.jobRead()
+            if let history, skipsOnResume(records, sequence: sequence, history: history) {
+                runner.skipped(sequence: sequence, command: resumeKey(records, sequence: sequence))
+                continue
+            }
+            guard waitForPace(control, lastStart: lastStart), let slot = control.gate.acquire() else {
+                runner.cancelled(sequence: sequence, records: records)
                 break reading
             }
+            lastStart = .now
             let job = sequence, jobRecords = records
             do {
                 let future = try executor.submit { runner.run(sequence: job, slot: slot, records: jobRecords) }
@@ -63,78 +83,44 @@ struct RunCommand {
                 break reading
             }
         }
+        control.inputEnded()
         if let code = reader.readError, !control.isStopping {
             reportError("cannot read input: \(errnoText(code))")
             control.recordOwnFailure()
         }
         executor.shutdown(wait: true, cancelFutures: false)
+        progress?.finish()
+        for line in control.summaryLines() { reportError(line) }
         return control.exitStatus
     }
-}
 
-/// Runs one job from records to recorded outcome.
-struct JobRunner: Sendable {
-    let config: RunConfiguration
-    let launcher: JobLauncher
-    let sink: OutputSink
-    let control: RunControl
-
-    func run(sequence: Int, slot: Int, records: [[UInt8]]) {
-        let invocation = config.template.invocation(records: records, sequence: sequence, slot: slot)
-        if config.verbose { sink.writeStderr(invocation.displayText + [0x0A]) }
-        if config.dryRun {  // through the sink, so -k orders it like output
-            let output = JobOutput()
-            output.stdout.append(invocation.displayText + [0x0A])
-            sink.complete(sequence: sequence, output: output)
-            return
-        }
-        let tag = config.tag ? Array(records.joined(separator: [0x20])) : nil
-        var grouped: GroupedReceiver?
-        var lines: LineReceiver?
-        let receiver: OutputReceiver?
-        switch config.outputMode {
-        case .group: grouped = GroupedReceiver(tag: tag); receiver = grouped
-        case .lineBuffer: lines = LineReceiver(sink: sink, tag: tag); receiver = lines
-        case .ungroup: receiver = nil
-        }
-
-        let outcome: JobOutcome
-        switch launcher.launch(invocation, sequence: sequence, slot: slot, capture: receiver != nil) {
-        case .failure(let failure):
-            outcome = .spawnFailed(failure)
-            report(failure, invocation: invocation)
-        case .success(let process):
-            control.running.register(process.pid)
-            outcome = process.wait(receiver: receiver, timeout: config.timeout,
-                                   killSequence: KillSequence(grace: config.killAfter),
-                                   stopSwitch: control.stopRunning)
-            control.running.unregister(process.pid)
-        }
-        lines?.finish()
-        sink.complete(sequence: sequence, output: grouped?.output)
-        if outcome == .timedOut {
-            reportError(Array("job \(sequence) timed out and was stopped: ".utf8) + invocation.displayText)
-        }
-        control.record(outcome)
+    /// The job-log Command field a job would have, for --resume matching.
+    private func resumeKey(_ records: [[UInt8]], sequence: Int) -> [UInt8] {
+        JobLogEntry.field(config.template.invocation(records: records, sequence: sequence, slot: 1).displayText)
     }
 
-    /// Accounts for a job the executor refused or failed without running.
-    func notRun(sequence: Int, slot: Int, records: [[UInt8]], because error: any Error) {
-        control.poolFailed(error)
-        let invocation = config.template.invocation(records: records, sequence: sequence, slot: slot)
-        reportError(Array("job \(sequence) not run: ".utf8) + invocation.displayText)
-        sink.complete(sequence: sequence, output: nil)
+    private func skipsOnResume(_ records: [[UInt8]], sequence: Int, history: JobLogHistory) -> Bool {
+        let key = resumeKey(records, sequence: sequence)
+        switch config.resume {
+        case .none: return false
+        case .all: return history.recorded.contains(key)
+        case .succeededOnly: return history.succeeded.contains(key)
+        }
     }
 
-    private func report(_ failure: SpawnFailure, invocation: Invocation) {
-        let program: [UInt8]
-        switch invocation {
-        case .exec(let argv): program = argv.first ?? []
-        case .shell: program = config.shell
+    /// Holds the next start for --delay, --load and --memfree; false if the
+    /// run started stopping meanwhile.
+    private func waitForPace(_ control: RunControl, lastStart: ContinuousClock.Instant?) -> Bool {
+        if let delay = config.delay, let lastStart {
+            let left = delay - (ContinuousClock.now - lastStart)
+            if left > .zero && !control.pause(for: left) { return false }
         }
-        switch failure {
-        case .notFound: reportError(program + Array(": command not found".utf8))
-        case .cannotRun(let why): reportError(program + Array(": cannot run: \(why)".utf8))
+        while !control.isStopping {
+            let overloaded = config.maxLoad.map { limit in (MachineLoad.oneMinuteAverage() ?? 0) > limit } ?? false
+            let shortOfMemory = config.minFreeMemory.map { limit in (MachineLoad.availableMemory() ?? Int.max) < limit } ?? false
+            guard overloaded || shortOfMemory else { return true }
+            if !control.pause(for: .milliseconds(500)) { return false }
         }
+        return false
     }
 }

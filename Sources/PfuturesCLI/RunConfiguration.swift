@@ -13,6 +13,9 @@ struct HaltPolicy: Equatable {
     let failures: Int
 }
 
+/// Which logged jobs --resume skips.
+enum ResumeMode: Equatable { case none, all, succeededOnly }
+
 /// Everything `run` needs, validated.
 struct RunConfiguration {
     var template = CommandTemplate.command
@@ -31,6 +34,14 @@ struct RunConfiguration {
     var deadline: Duration?
     var halt: HaltPolicy?
     var initializer: [UInt8]?
+    var progress = false
+    var jobLog: [UInt8]?
+    var events: [UInt8]?
+    var retry = RetryPolicy()
+    var resume = ResumeMode.none
+    var delay: Duration?
+    var maxLoad: Double?
+    var minFreeMemory: Int?
 
     init() {}
 
@@ -59,6 +70,21 @@ struct RunConfiguration {
             case .deadline: deadline = try Self.seconds(text, option: "--deadline")
             case .halt: halt = try Self.halt(text)
             case .initializer: initializer = raw
+            case .progress: progress = true
+            case .jobLog: jobLog = raw
+            case .events: events = raw
+            case .retries: retry.retries = try Self.count(text, option: "--retries", allowZero: true)
+            case .retryOn: retry.exitCodes = try Self.exitCodes(text)
+            case .retryDelay: retry.delay = try Self.seconds(text, option: "--retry-delay", allowZero: true)
+            case .resume: resume = .all
+            case .resumeFailed: resume = .succeededOnly
+            case .delay: delay = try Self.seconds(text, option: "--delay", allowZero: true)
+            case .load:
+                guard let n = Double(text), n > 0, n.isFinite else {
+                    throw UsageError(message: "--load: '\(text)' is not a positive number")
+                }
+                maxLoad = n
+            case .memfree: minFreeMemory = try Self.size(text)
             case .group: outputMode = .group
             case .lineBuffer: outputMode = .lineBuffer
             case .ungroup: outputMode = .ungroup
@@ -77,6 +103,10 @@ struct RunConfiguration {
         } else if replaceToken != nil {
             throw UsageError(message: "-I: needs a COMMAND template")
         }
+        if resume != .none && jobLog == nil {
+            throw UsageError(message: "--\(resume == .all ? "resume" : "resume-failed"): needs --joblog FILE")
+        }
+        if jobLog == [0x2D] && resume != .none { throw UsageError(message: "--resume: needs a --joblog file, not -") }
         // Ordered line output would have to hold lines anyway: group instead.
         if keepOrder && outputMode == .lineBuffer { outputMode = .group }
     }
@@ -117,6 +147,33 @@ struct RunConfiguration {
             }
             return raw[0]
         }
+    }
+
+    /// "1,2,75-78" as a set of exit statuses.
+    static func exitCodes(_ text: String) throws -> Set<Int32> {
+        var codes: Set<Int32> = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int32($0) }
+            guard bounds.count <= 2, let low = bounds.first ?? nil, let high = bounds.last ?? nil,
+                  low >= 0, high <= 255, low <= high else {
+                throw UsageError(message: "--retry-on: '\(text)' is not a list of exit statuses like 1,75-78")
+            }
+            codes.formUnion(low...high)
+        }
+        return codes
+    }
+
+    /// "512M", "2G", "100000" (bytes) as bytes.
+    static func size(_ text: String) throws -> Int {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var digits = text.uppercased()
+        if digits.hasSuffix("B") { digits.removeLast() }
+        var multiplier = 1
+        if let last = digits.last, let unit = units[last] { multiplier = unit; digits.removeLast() }
+        guard let value = Double(digits), value >= 0, value.isFinite else {
+            throw UsageError(message: "--memfree: '\(text)' is not a size like 512M or 2G")
+        }
+        return Int(value * Double(multiplier))
     }
 
     static func halt(_ text: String) throws -> HaltPolicy? {

@@ -1,11 +1,27 @@
 // The shared state of one run: why it is stopping (signal, deadline, halt,
-// closed stdout), what the jobs' outcomes add up to, and the switches that
-// stop reading, starting and running.
+// closed stdout), how many jobs were read, run and how they ended, and the
+// switches that stop reading, starting and running.
 import Jobs
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Counts of a run so far, for --progress and the closing summary.
+struct RunCounts {
+    var read = 0
+    var running = 0
+    var succeeded = 0
+    var failed = 0
+    var timedOut = 0
+    var killed = 0
+    var couldNotStart = 0
+    var cancelled = 0
+    var notRun = 0
+    var inputEnded = false
+    var finished: Int { succeeded + failed + timedOut + killed + couldNotStart }
+    var unsuccessful: Int { failed + timedOut + killed + couldNotStart + cancelled + notRun }
+}
 
 /// Run-wide stop state and outcome tally, safe from any thread.
 final class RunControl: Sendable {
@@ -16,6 +32,8 @@ final class RunControl: Sendable {
         var stdoutClosed = false
         var failures = 0
         var statuses: Set<Int32> = []
+        var counts = RunCounts()
+        var firstFailures: [[UInt8]] = []
     }
 
     private let state = Mutex(State())
@@ -38,6 +56,16 @@ final class RunControl: Sendable {
     private func stopStarting() {
         noMoreStarts.fire()
         gate.close()
+    }
+
+    /// Waits `duration` unless the run starts stopping; true if it waited it out.
+    func pause(for duration: Duration) -> Bool {
+        guard duration > .zero else { return !isStopping }
+        let (seconds, attoseconds) = duration.components
+        var pfd = pollfd(fd: noMoreStarts.fd, events: Int16(POLLIN), revents: 0)
+        let ms = Int32(min(Int64(Int32.max), seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        while poll(&pfd, 1, ms) < 0 && errno == EINTR {}
+        return pfd.revents == 0
     }
 
     /// SIGINT/SIGTERM/SIGHUP: stop starting, forward to running jobs; a
@@ -67,13 +95,29 @@ final class RunControl: Sendable {
 
     func adjustCap(by delta: Int) { gate.adjust(by: delta) }
 
+    func jobRead() { state.withLock { $0.counts.read += 1 } }
+    func jobStarted() { state.withLock { $0.counts.running += 1 } }
+    func inputEnded() { state.withLock { $0.counts.inputEnded = true } }
+    func cancelled() { state.withLock { $0.counts.cancelled += 1 } }
+    func notRun() { state.withLock { $0.counts.notRun += 1 } }
+    var counts: RunCounts { state.withLock { $0.counts } }
+
     /// Adds a finished job's outcome; applies `--halt` and the xargs rule
     /// that an exit status of 255 starts no further job.
-    func record(_ outcome: JobOutcome) {
+    func finished(_ outcome: JobOutcome, command: [UInt8]) {
         let status = ExitStatus.of(outcome)
         let (haltNow, haltSoon): (Bool, Bool) = state.withLock { state in
             state.statuses.insert(status)
+            state.counts.running -= 1
+            switch outcome {
+            case .exited(0): state.counts.succeeded += 1
+            case .exited: state.counts.failed += 1
+            case .timedOut: state.counts.timedOut += 1
+            case .signaled: state.counts.killed += 1
+            case .spawnFailed: state.counts.couldNotStart += 1
+            }
             guard !outcome.succeeded else { return (false, false) }
+            if state.firstFailures.count < 3 { state.firstFailures.append(command) }
             state.failures += 1
             guard let halt, state.failures >= halt.failures else { return (false, status == ExitStatus.job255) }
             return (halt.when == .now, true)
@@ -95,6 +139,22 @@ final class RunControl: Sendable {
 
     /// Notes a failure of pfutures itself (exit 1), e.g. unreadable input.
     func recordOwnFailure() { _ = state.withLock { $0.statuses.insert(ExitStatus.usage) } }
+
+    /// One line counting what did not succeed, then the first failing
+    /// commands; nothing when every job succeeded or stdout went away.
+    func summaryLines() -> [[UInt8]] {
+        state.withLock { state in
+            let c = state.counts
+            guard c.unsuccessful > 0, !state.stdoutClosed else { return [] }
+            let kinds = [("failed", c.failed), ("timed out", c.timedOut), ("killed", c.killed),
+                         ("could not start", c.couldNotStart), ("cancelled", c.cancelled), ("not run", c.notRun)]
+            let parts = kinds.filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }
+            let total = c.finished + c.cancelled + c.notRun
+            var lines = [Array("\(c.unsuccessful) of \(total) jobs did not succeed: \(parts.joined(separator: ", "))".utf8)]
+            for command in state.firstFailures { lines.append(Array("failed: ".utf8) + command) }
+            return lines
+        }
+    }
 
     /// The run's exit status by `ExitStatus.precedence`.
     var exitStatus: Int32 {

@@ -70,7 +70,7 @@ enum SignalWatcher {
 }
 
 /// Starts a detached thread (it ends with the process).
-private func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
     pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))

@@ -1,0 +1,143 @@
+// The job log (--joblog): GNU parallel's tab-separated columns, one line per
+// finished job, appended as each job ends; and reading one back for --resume.
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One finished job, as a job-log line records it.
+public struct JobLogEntry: Sendable, Equatable {
+    public var sequence: Int
+    /// Wall-clock start, seconds since the epoch.
+    public var startTime: Double
+    public var runtime: Double
+    public var received: Int
+    public var exitValue: Int32
+    public var signal: Int32
+    public var command: [UInt8]
+
+    public init(sequence: Int, startTime: Double, runtime: Double, received: Int,
+                exitValue: Int32, signal: Int32, command: [UInt8]) {
+        self.sequence = sequence
+        self.startTime = startTime
+        self.runtime = runtime
+        self.received = received
+        self.exitValue = exitValue
+        self.signal = signal
+        self.command = command
+    }
+
+    /// Exit value and signal as GNU parallel logs them for `outcome`
+    /// (a command that could not start logs 127 or 126; a timeout, SIGTERM's 15
+    /// unless SIGKILL was needed: we log the signal that was sent first).
+    public static func columns(for outcome: JobOutcome) -> (exitValue: Int32, signal: Int32) {
+        switch outcome {
+        case .exited(let code): return (code, 0)
+        case .signaled(let signal): return (-1, signal)
+        case .timedOut: return (-1, SIGTERM)
+        case .spawnFailed(.notFound): return (127, 0)
+        case .spawnFailed(.cannotRun): return (126, 0)
+        }
+    }
+
+    public var succeeded: Bool { exitValue == 0 && signal == 0 }
+
+    /// The command as one log field: newline and TAB written as `\n`, `\t`.
+    public static func field(_ command: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(command.count)
+        for byte in command {
+            switch byte {
+            case 0x0A: out += [0x5C, 0x6E]
+            case 0x09: out += [0x5C, 0x74]
+            default: out.append(byte)
+            }
+        }
+        return out
+    }
+
+    var line: [UInt8] {
+        let fields = ["\(sequence)", ":", format(startTime, width: 0), format(runtime, width: 10),
+                      "0", "\(received)", "\(exitValue)", "\(signal)"]
+        return Array(fields.joined(separator: "\t").utf8) + [0x09] + Self.field(command) + [0x0A]
+    }
+
+    private func format(_ value: Double, width: Int) -> String {
+        let millis = Int64((value * 1000).rounded())
+        let text = "\(millis / 1000).\(String(repeating: "0", count: 3 - String(millis % 1000).count))\(millis % 1000)"
+        return String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+}
+
+/// Appends entries to a job log, one write per line so a crash loses at
+/// most the line being written.
+public final class JobLogWriter: Sendable {
+    public static let header = Array("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n".utf8)
+    private let fd: Int32
+    private let ownsFD: Bool
+    private let lock = Mutex<Void>(())
+
+    /// Opens `path` (`-` for stderr). With `append`, an existing log is
+    /// continued (for --resume); otherwise it is replaced. The header is
+    /// written when the file is new or empty.
+    /// - Throws: the errno text when the file cannot be opened.
+    public init(path: [UInt8], append: Bool) throws(JobLogError) {
+        if path == [0x2D] {
+            fd = 2
+            ownsFD = false
+            try? writeAll(2, Self.header)
+            return
+        }
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC)
+        let opened = (path + [0]).withUnsafeBytes { open($0.baseAddress!.assumingMemoryBound(to: CChar.self), flags, 0o644) }
+        guard opened >= 0 else { throw JobLogError(path: path, reason: errnoText(errno)) }
+        fd = opened
+        ownsFD = true
+        if lseek(fd, 0, SEEK_END) == 0 { try? writeAll(fd, Self.header) }
+    }
+
+    deinit { if ownsFD { close(fd) } }
+
+    public func append(_ entry: JobLogEntry) {
+        let line = entry.line
+        lock.withLock { _ in try? writeAll(fd, line) }
+    }
+}
+
+/// A job log that could not be opened.
+public struct JobLogError: Error {
+    public let path: [UInt8]
+    public let reason: String
+}
+
+/// What an existing job log says about commands, for --resume.
+public struct JobLogHistory: Sendable {
+    /// Commands (as log fields) with at least one successful line.
+    public private(set) var succeeded: Set<[UInt8]> = []
+    /// Commands with any line at all.
+    public private(set) var recorded: Set<[UInt8]> = []
+    /// The highest sequence number in the log.
+    public private(set) var lastSequence = 0
+
+    /// Reads the log at `path`; a missing file is an empty history.
+    public init(path: [UInt8]) {
+        let fd = (path + [0]).withUnsafeBytes { open($0.baseAddress!.assumingMemoryBound(to: CChar.self), O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let reader = RecordReader(fd: fd, format: .lines)
+        while let line = reader.next() {
+            let fields = line.split(separator: 0x09, maxSplits: 8, omittingEmptySubsequences: false)
+            guard fields.count == 9, let sequence = Int(String(decoding: fields[0], as: UTF8.self)) else { continue }
+            let command = Array(fields[8])
+            recorded.insert(command)
+            lastSequence = max(lastSequence, sequence)
+            let exitValue = String(decoding: fields[6], as: UTF8.self).trimmingSpaces
+            let signal = String(decoding: fields[7], as: UTF8.self).trimmingSpaces
+            if exitValue == "0" && signal == "0" { succeeded.insert(command) }
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String { String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+}

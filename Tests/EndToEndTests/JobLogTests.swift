@@ -1,0 +1,125 @@
+// --joblog and --resume: GNU parallel's columns, lines written as jobs end,
+// resuming exactly the missing jobs (after kill -9 too), and round trips
+// with GNU parallel itself.
+import Foundation
+import Testing
+
+private func logLines(_ h: Harness, _ name: String = "log") -> [[String]] {
+    String(decoding: h.read(name), as: UTF8.self).split(separator: "\n").map {
+        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+    }
+}
+
+/// GNU parallel, installed by the test setup when missing (root on Debian).
+private let gnuParallel: String? = {
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/parallel") { return "/usr/bin/parallel" }
+    let install = Process()
+    install.executableURL = URL(fileURLWithPath: "/bin/sh")
+    install.arguments = ["-c", "apt-get install -y -qq parallel >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq parallel) >/dev/null 2>&1"]
+    try? install.run()
+    install.waitUntilExit()
+    return FileManager.default.isExecutableFile(atPath: "/usr/bin/parallel") ? "/usr/bin/parallel" : nil
+}()
+
+private func runParallel(_ h: Harness, _ args: [String], input: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: gnuParallel!)
+    process.arguments = ["--will-cite"] + args
+    process.currentDirectoryURL = h.directory
+    let inPipe = Pipe(), outPipe = Pipe()
+    process.standardInput = inPipe
+    process.standardOutput = outPipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    inPipe.fileHandleForWriting.write(Data(input.utf8))
+    try inPipe.fileHandleForWriting.close()
+    let out = String(decoding: outPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return out
+}
+
+@Suite struct JobLogTests {
+    @Test func logHasParallelsColumnsAndOneLinePerJob() throws {
+        let h = try Harness()
+        let r = try h.run(["run", "-j1", "--joblog", "log", "sh", "-c", "echo out$1; exit $1", "sh"], input: "0\n3\n")
+        #expect(r.status == 123, "\(r)")
+        let lines = logLines(h)
+        #expect(lines.first == ["Seq", "Host", "Starttime", "JobRuntime", "Send", "Receive", "Exitval", "Signal", "Command"])
+        #expect(lines.count == 3)
+        #expect(lines[1][0] == "1" && lines[1][1] == ":" && lines[1][6] == "0" && lines[1][7] == "0")
+        #expect(lines[1][5] == "5", "received bytes of out0\\n")
+        #expect(lines[2][6] == "3" && lines[2][8] == "sh -c 'echo out$1; exit $1' sh 3")
+        #expect(Double(lines[1][2]).map { abs($0 - Date().timeIntervalSince1970) < 600 } == true)
+    }
+
+    @Test func killedJobLogsItsSignal() throws {
+        let h = try Harness()
+        _ = try h.run(["run", "--joblog", "log"], input: "kill -9 $$\n")
+        #expect(logLines(h)[1][6] == "-1" && logLines(h)[1][7] == "9")
+    }
+
+    @Test func resumeRunsExactlyTheMissingJobsOfReorderedInput() throws {
+        let h = try Harness()
+        _ = try h.run(["run", "--joblog", "log", "touch"], input: "a\nb\n")
+        try FileManager.default.removeItem(atPath: h.file("a"))
+        let r = try h.run(["run", "--joblog", "log", "--resume", "touch"], input: "c\nb\na\nd\n")
+        #expect(r.status == 0, "\(r)")
+        #expect(!h.exists("a"), "a was logged, so it is skipped")
+        #expect(h.exists("c") && h.exists("d"))
+        let commands = logLines(h).dropFirst().map { $0[8] }
+        #expect(commands.sorted() == ["touch a", "touch b", "touch c", "touch d"])
+    }
+
+    @Test func resumeFailedRunsFailuresAgain() throws {
+        let h = try Harness()
+        let job = "echo $1 >> ran; test -e ok.$1"
+        try h.write("ok.1", "")
+        _ = try h.run(["run", "-j1", "--joblog", "log", "sh", "-c", job, "sh"], input: "1\n2\n")
+        try h.write("ok.2", "")
+        _ = try h.run(["run", "-j1", "--joblog", "log", "--resume", "sh", "-c", job, "sh"], input: "1\n2\n")
+        #expect(h.read("ran") == Array("1\n2\n".utf8), "--resume skips the failed job too")
+        let r = try h.run(["run", "-j1", "--joblog", "log", "--resume-failed", "sh", "-c", job, "sh"], input: "1\n2\n")
+        #expect(h.read("ran") == Array("1\n2\n2\n".utf8), "\(r)")
+        #expect(r.status == 0, "\(r)")
+    }
+
+    @Test func afterKillNineResumeCompletesEveryJobExactlyOnce() throws {
+        let h = try Harness()
+        let job = "echo $1 >> ran; sleep 0.2"
+        let input = (1...30).map { "\($0)\n" }.joined()
+        let pipe = Pipe()
+        let args = ["run", "-j3", "--joblog", "log", "sh", "-c", job, "sh"]
+        let (process, out, err) = try h.start(args, stdin: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data(input.utf8))
+        try pipe.fileHandleForWriting.close()
+        #expect(h.eventually { logLines(h).count > 6 })
+        kill(process.processIdentifier, SIGKILL)
+        _ = h.collect(process, arguments: args, out: out, err: err)
+        // Jobs killed with pfutures were not logged; they run again, nothing else does.
+        let logged = Set(logLines(h).dropFirst().map { $0[8] })
+        let r = try h.run(["run", "-j3", "--joblog", "log", "--resume", "sh", "-c", job, "sh"], input: input)
+        #expect(r.status == 0, "\(r)")
+        let commands = logLines(h).dropFirst().map { $0[8] }
+        #expect(commands.count == 30 && Set(commands).count == 30, "every job logged once")
+        let runs = String(decoding: h.read("ran"), as: UTF8.self).split(separator: "\n")
+        for n in 1...30 where logged.contains("sh -c '\(job)' sh \(n)") {
+            #expect(runs.filter { $0 == "\(n)" }.count == 1, "job \(n) ran once")
+        }
+    }
+
+    @Test func logsRoundTripWithGnuParallel() throws {
+        guard gnuParallel != nil else {
+            print("skipped: GNU parallel cannot be installed here")
+            return
+        }
+        let h = try Harness()
+        _ = try runParallel(h, ["--joblog", "theirs", "touch"], input: "p1\np2\n")
+        let ours = try h.run(["run", "--joblog", "theirs", "--resume", "touch"], input: "p1\np2\np3\n")
+        #expect(ours.status == 0 && h.exists("p3"), "\(ours)")
+        #expect(logLines(h, "theirs").count == 4)
+
+        _ = try h.run(["run", "-k", "--joblog", "mine", "echo"], input: "q1\nq2\n")
+        let theirs = try runParallel(h, ["--resume", "--joblog", "mine", "echo"], input: "q1\nq2\nq3\n")
+        #expect(theirs == "q3\n", "GNU parallel read our log and ran only the missing job")
+    }
+}

@@ -1,0 +1,47 @@
+// --delay, --load, --memfree and --progress (also under a real terminal).
+import Foundation
+import Testing
+
+@Suite struct PacingAndProgressTests {
+    @Test func delaySpacesJobStarts() throws {
+        let h = try Harness()
+        let started = Date()
+        _ = try h.run(["run", "-j4", "--delay", "0.3", "true"], input: "1\n2\n3\n4\n")
+        #expect(Date().timeIntervalSince(started) >= 0.9, "three gaps of 0.3 s at least")
+    }
+
+    @Test func generousLoadAndMemoryLimitsLetJobsRun() throws {
+        let r = try Harness().run(["run", "--load", "1000", "--memfree", "1K", "echo"], input: "ok\n")
+        #expect(r.out == "ok\n", "\(r)")
+        let bad = try Harness().run(["run", "--memfree", "lots", "echo"], input: "x\n")
+        #expect(bad.status == 1 && bad.err.contains("--memfree"), "\(bad)")
+    }
+
+    @Test func impossibleMemoryLimitHoldsJobsUntilStopped() throws {
+        let h = try Harness()
+        let r = try h.run(["run", "--memfree", "1000T", "--deadline", "1", "touch"], input: "never\n")
+        #expect(r.status == 122, "\(r)")
+        #expect(!h.exists("never"))
+    }
+
+    @Test func progressPrintsPlainLinesOnStderrOnly() throws {
+        let r = try Harness().run(["run", "--progress", "-k", "echo"], input: "a\nb\n")
+        #expect(r.out == "a\nb\n", "stdout untouched: \(r)")
+        #expect(r.err.contains("pfutures: 2 done, 0 running, 0 failed, 2 read"), "\(r)")
+    }
+
+    @Test func progressRedrawsInPlaceOnATerminal() throws {
+        let h = try Harness()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        let command = "seq 3 | \(Harness.binary) run --progress sh -c 'sleep 0.4' > /dev/null"
+        process.arguments = ["-qec", command, h.file("typescript")]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let screen = String(decoding: h.read("typescript"), as: UTF8.self)
+        #expect(screen.contains("\r\u{1B}[K"), "redrawn in place: \(screen.debugDescription)")
+        #expect(screen.contains("3 done"), "\(screen.debugDescription)")
+    }
+}
