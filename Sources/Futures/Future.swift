@@ -1,9 +1,10 @@
 // Future: the state machine of one piece of work. Four methods change the
 // state (cancel, setRunningOrNotifyCancel, setResult, setException); every
 // other member only reads it. Callbacks and waiters are told outside the lock.
+import Synchronization
 
-/// Something that wants to hear when a future finishes (used by `wait` and
-/// `asCompleted`); it is told inside the future's lock and must not block.
+/// Something that wants to hear when a future finishes (blocking reads,
+/// `wait` and `asCompleted`); told after the future's lock is released.
 protocol CompletionObserver: AnyObject, Sendable {
     func futureFinished(_ id: ObjectIdentifier, failed: Bool)
 }
@@ -12,20 +13,39 @@ protocol CompletionObserver: AnyObject, Sendable {
 ///
 /// A future goes pending → running → finished, or pending → cancelled.
 /// Executors drive it; users read it and may cancel it while it is pending.
-/// @unchecked Sendable: all mutable state is behind `lock`.
-public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
+public final class Future<Value: Sendable>: Sendable, Hashable {
     enum State {
         case pending
         case running
         case finished(Result<Value, any Error>)
         case cancelled
+
+        var isDone: Bool {
+            switch self {
+            case .pending, .running: false
+            case .finished, .cancelled: true
+            }
+        }
+
+        var name: String {
+            switch self {
+            case .pending: "pending"
+            case .running: "running"
+            case .finished: "finished"
+            case .cancelled: "cancelled"
+            }
+        }
     }
 
-    private let lock = ConditionLock()
-    private var state = State.pending
-    private var callbacks: [@Sendable (Future<Value>) throws -> Void] = []
-    private var observers: [any CompletionObserver] = []
-    private var blockedReaders = 0  // threads in result()/exception(), to skip needless wakeups
+    private struct Storage {
+        var state = State.pending
+        var callbacks: [@Sendable (Future<Value>) throws -> Void] = []
+        var observers: [any CompletionObserver] = []
+    }
+
+    // Inline, allocation-free lock; a thread that has to block waits on a
+    // small observer object made only then.
+    private let storage = Mutex(Storage())
 
     /// A new pending future; executors create these, tests may too.
     public init() {}
@@ -33,20 +53,13 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
     // MARK: Reading the state
 
     /// True while the work is executing.
-    public var isRunning: Bool { lock.withLock { if case .running = state { return true }; return false } }
+    public var isRunning: Bool { storage.withLock { if case .running = $0.state { return true }; return false } }
 
     /// True once cancelled.
-    public var isCancelled: Bool { lock.withLock { if case .cancelled = state { return true }; return false } }
+    public var isCancelled: Bool { storage.withLock { if case .cancelled = $0.state { return true }; return false } }
 
     /// True once finished or cancelled.
-    public var isDone: Bool { lock.withLock { isDoneLocked } }
-
-    private var isDoneLocked: Bool {
-        switch state {
-        case .pending, .running: return false
-        case .finished, .cancelled: return true
-        }
-    }
+    public var isDone: Bool { storage.withLock { $0.state.isDone } }
 
     /// The work's value, waiting up to `timeout` (nil: forever) for it.
     /// - Throws: the work's own error; `CancelledError` if cancelled;
@@ -75,19 +88,25 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
     }
 
     private func waitForOutcome(_ timeout: Duration?) throws -> Result<Value, any Error> {
+        if let outcome = try doneOutcome() { return outcome }
         let deadline = Deadline.after(timeout)
-        lock.lock()
-        defer { lock.unlock() }
-        while true {
-            switch state {
-            case .finished(let outcome): return outcome
-            case .cancelled: throw CancelledError()
-            case .pending, .running:
-                blockedReaders += 1
-                let woken = lock.wait(until: deadline)
-                blockedReaders -= 1
-                if !woken && !isDoneLocked { throw TimeoutError() }
-            }
+        let waiter = CompletionCounter()
+        if !observe(waiter).done {
+            waiter.wait(deadline: deadline) { done, _ in done > 0 }
+            stopObserving(waiter)
+        }
+        if let outcome = try doneOutcome() { return outcome }
+        throw TimeoutError()
+    }
+
+    /// The outcome if finished, nil while pending or running.
+    /// - Throws: `CancelledError` if cancelled.
+    private func doneOutcome() throws -> Result<Value, any Error>? {
+        let state = storage.withLock { $0.state }
+        switch state {
+        case .finished(let outcome): return outcome
+        case .cancelled: throw CancelledError()
+        case .pending, .running: return nil
         }
     }
 
@@ -98,9 +117,9 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
     /// Callbacks run in the order added, outside any lock; an error thrown by
     /// one is discarded and does not stop the others or the executor.
     public func addDoneCallback(_ callback: @escaping @Sendable (Future<Value>) throws -> Void) {
-        let runNow: Bool = lock.withLock {
-            if isDoneLocked { return true }
-            callbacks.append(callback)
+        let runNow: Bool = storage.withLock {
+            if $0.state.isDone { return true }
+            $0.callbacks.append(callback)
             return false
         }
         if runNow { try? callback(self) }
@@ -109,19 +128,19 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
     /// Registers `observer` unless already done; returns whether it was done
     /// and whether it failed (finished with an error).
     func observe(_ observer: any CompletionObserver) -> (done: Bool, failed: Bool) {
-        lock.withLock {
-            switch state {
+        storage.withLock {
+            switch $0.state {
             case .finished(.failure): return (true, true)
             case .finished, .cancelled: return (true, false)
             case .pending, .running:
-                observers.append(observer)
+                $0.observers.append(observer)
                 return (false, false)
             }
         }
     }
 
     func stopObserving(_ observer: any CompletionObserver) {
-        lock.withLock { observers.removeAll { $0 === observer } }
+        storage.withLock { $0.observers.removeAll { $0 === observer } }
     }
 
     // MARK: Changing the state
@@ -130,33 +149,32 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
     /// - Returns: true if the future is now cancelled (also when it already was).
     @discardableResult
     public func cancel() -> Bool {
-        let changed: Bool? = lock.withLock {
-            switch state {
-            case .running, .finished: return nil
-            case .cancelled: return false
+        let result: (cancelled: Bool, announce: Announcement?) = storage.withLock {
+            switch $0.state {
+            case .running, .finished: return (false, nil)
+            case .cancelled: return (true, nil)
             case .pending:
-                state = .cancelled
-                return true
+                $0.state = .cancelled
+                return (true, Self.takeAnnouncement(&$0))
             }
         }
-        guard let changed else { return false }
-        if changed { announceDone(failed: false) }
-        return true
+        if let announce = result.announce { deliver(announce, failed: false) }
+        return result.cancelled
     }
 
     /// Called by an executor just before running the work.
     /// - Returns: false if the future was cancelled, so the work must be skipped.
     /// - Throws: `InvalidStateError` if the future already ran.
     public func setRunningOrNotifyCancel() throws -> Bool {
-        try lock.withLock {
-            switch state {
+        try storage.withLock {
+            switch $0.state {
             case .pending:
-                state = .running
+                $0.state = .running
                 return true
             case .cancelled:
                 return false
             case .running, .finished:
-                throw InvalidStateError("future is already \(stateName)")
+                throw InvalidStateError("future is already \($0.state.name)")
             }
         }
     }
@@ -169,35 +187,28 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
     /// - Throws: `InvalidStateError` if it is already finished or cancelled.
     public func setException(_ error: any Error) throws { try finish(.failure(error)) }
 
+    private typealias Announcement = (callbacks: [@Sendable (Future<Value>) throws -> Void], observers: [any CompletionObserver])
+
     private func finish(_ outcome: Result<Value, any Error>) throws {
-        try lock.withLock {
-            switch state {
-            case .pending, .running: state = .finished(outcome)
-            case .finished, .cancelled: throw InvalidStateError("future is already \(stateName)")
+        let announce: Announcement = try storage.withLock {
+            switch $0.state {
+            case .pending, .running: $0.state = .finished(outcome)
+            case .finished, .cancelled: throw InvalidStateError("future is already \($0.state.name)")
             }
+            return Self.takeAnnouncement(&$0)
         }
-        if case .failure = outcome { announceDone(failed: true) } else { announceDone(failed: false) }
+        if case .failure = outcome { deliver(announce, failed: true) } else { deliver(announce, failed: false) }
     }
 
-    private var stateName: String {
-        switch state {
-        case .pending: "pending"
-        case .running: "running"
-        case .finished: "finished"
-        case .cancelled: "cancelled"
-        }
+    private static func takeAnnouncement(_ storage: inout Storage) -> Announcement {
+        defer { storage.callbacks = []; storage.observers = [] }
+        return (storage.callbacks, storage.observers)
     }
 
-    /// Wakes waiters and observers, then runs callbacks outside the lock.
-    private func announceDone(failed: Bool) {
-        let toRun: [@Sendable (Future<Value>) throws -> Void] = lock.withLock {
-            if blockedReaders > 0 { lock.broadcast() }
-            for observer in observers { observer.futureFinished(ObjectIdentifier(self), failed: failed) }
-            observers.removeAll()
-            defer { callbacks.removeAll() }
-            return callbacks
-        }
-        for callback in toRun { try? callback(self) }
+    /// Wakes observers (waiters), then runs callbacks; never under the lock.
+    private func deliver(_ announce: Announcement, failed: Bool) {
+        for observer in announce.observers { observer.futureFinished(ObjectIdentifier(self), failed: failed) }
+        for callback in announce.callbacks { try? callback(self) }
     }
 
     public static func == (a: Future, b: Future) -> Bool { a === b }

@@ -9,20 +9,11 @@ import Glibc
 /// Runs work on a pool of threads, as Python's `ThreadPoolExecutor`.
 /// @unchecked Sendable: all mutable state is behind `lock`.
 public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
-    /// One queued submission: runs the work, or fails/cancels its future.
-    private struct WorkItem {
-        /// Runs the work and returns what publishes its outcome, so the worker
-        /// can count itself free before anyone sees the result.
-        let execute: () -> (() -> Void)
-        let fail: (any Error) -> Void
-        let cancel: () -> Void
-    }
-
     public let maxWorkers: Int
     private let namePrefix: String
     private let initializer: (@Sendable () throws -> Void)?
     private let lock = ConditionLock()
-    private var queue: [WorkItem] = []
+    private var queue: [any WorkItem] = []
     private var queueHead = 0
     private var threads: [WorkerThread] = []  // started and not yet joined
     private var started = 0
@@ -59,19 +50,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
 
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T> {
         let future = Future<T>()
-        let item = WorkItem(
-            execute: {
-                guard (try? future.setRunningOrNotifyCancel()) == true else { return {} }
-                let outcome = Result { try work() }
-                return {
-                    switch outcome {
-                    case .success(let value): try? future.setResult(value)
-                    case .failure(let error): try? future.setException(error)
-                    }
-                }
-            },
-            fail: { error in try? future.setException(error) },
-            cancel: { future.cancel() })
+        let item: any WorkItem = QueuedWork(future: future, work: work)
         try lock.withLock {
             if let broken { throw broken }
             if isShutdown { throw ExecutorShutdownError() }
@@ -90,7 +69,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     }
 
     public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
-        let (cancelled, toJoin): ([WorkItem], [WorkerThread]) = lock.withLock {
+        let (cancelled, toJoin): ([any WorkItem], [WorkerThread]) = lock.withLock {
             isShutdown = true
             let dropped = cancelFutures ? takeQueueLocked() : []
             lock.broadcast()
@@ -114,7 +93,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
         })
     }
 
-    private func takeQueueLocked() -> [WorkItem] {
+    private func takeQueueLocked() -> [any WorkItem] {
         let items = Array(queue[queueHead...])
         queue.removeAll()
         queueHead = 0
@@ -142,16 +121,16 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
             if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 }
             busy += 1
             lock.unlock()
-            let publish = item.execute()
+            item.execute()
             lock.withLock { busy -= 1 }
-            publish()
+            item.publish()
             lock.lock()
         }
     }
 
     private func breakPool(reason: String) {
         let error = BrokenThreadPool(reason: reason)
-        let pending: [WorkItem] = lock.withLock {
+        let pending: [any WorkItem] = lock.withLock {
             busy -= 1
             if broken == nil { broken = error }
             lock.broadcast()
@@ -159,6 +138,43 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
         }
         for item in pending { item.fail(error) }
     }
+}
+
+/// One queued submission. The worker calls `execute` then, once it counts
+/// itself free, `publish`, so a caller woken by the result finds the thread
+/// ready for reuse.
+private protocol WorkItem: AnyObject {
+    func execute()
+    func publish()
+    func fail(_ error: any Error)
+    func cancel()
+}
+
+private final class QueuedWork<T: Sendable>: WorkItem {
+    private let future: Future<T>
+    private let work: @Sendable () throws -> T
+    private var outcome: Result<T, any Error>?
+
+    init(future: Future<T>, work: @escaping @Sendable () throws -> T) {
+        self.future = future
+        self.work = work
+    }
+
+    func execute() {
+        guard (try? future.setRunningOrNotifyCancel()) == true else { return }
+        outcome = Result { try work() }
+    }
+
+    func publish() {
+        switch outcome {
+        case .success(let value): try? future.setResult(value)
+        case .failure(let error): try? future.setException(error)
+        case nil: break
+        }
+    }
+
+    func fail(_ error: any Error) { try? future.setException(error) }
+    func cancel() { future.cancel() }
 }
 
 /// Online processors, as `os.cpu_count()`.
