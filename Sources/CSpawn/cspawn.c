@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,4 +91,22 @@ int pf_tmpfile(const char *dir) {
     if (fd < 0) return -errno;
     unlink(path);
     return fd;
+}
+
+long long pf_copy_chunk(int in_fd, int out_fd, long long length) {
+    ssize_t n = copy_file_range(in_fd, NULL, out_fd, NULL, (size_t)length, 0);
+    if (n >= 0) return n;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP && errno != EBADF) return -errno;
+    n = sendfile(out_fd, in_fd, NULL, (size_t)length);
+    if (n >= 0) return n;
+    if (errno != EINVAL && errno != ENOSYS) return -errno;
+    char buffer[65536];
+    n = read(in_fd, buffer, length < (long long)sizeof buffer ? (size_t)length : sizeof buffer);
+    if (n <= 0) return n < 0 ? -errno : 0;
+    for (ssize_t done = 0; done < n;) {
+        ssize_t w = write(out_fd, buffer + done, (size_t)(n - done));
+        if (w < 0) { if (errno == EINTR) continue; return -errno; }
+        done += w;
+    }
+    return n;
 }

@@ -1,24 +1,59 @@
-// One job from records to recorded outcome: build the invocation, start it
-// (again, when --retries allows), capture its output, and tell the job log,
-// the event stream, the sink and the run's tally how it ended.
+// One job from records to recorded outcome: work out what it does (a
+// process, or a copy pair), run it (again, when --retries allows), capture
+// its output, and tell the job log, the event stream, the sink and the
+// run's tally how it ended.
 import Jobs
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Runs jobs for `pfutures run`; shared by all worker threads.
+/// What one job does.
+enum JobWork {
+    /// Start a process.
+    case process(Invocation)
+    /// Copy a file inside pfutures.
+    case copy(source: [UInt8], destination: [UInt8])
+    /// The records cannot become a job; the text says why.
+    case invalid(command: [UInt8], reason: String)
+
+    /// How the job is shown: `-t`, `--dry-run`, the job log's Command.
+    var command: [UInt8] {
+        switch self {
+        case .process(let invocation): invocation.displayText
+        case .copy(let source, let destination): Invocation.exec(argv: [Array("copy".utf8), source, destination]).displayText
+        case .invalid(let command, _): command
+        }
+    }
+}
+
+/// Runs jobs for `pfutures run` and `pfutures copy`; shared by all workers.
 struct JobRunner: Sendable {
     let config: RunConfiguration
     let launcher: JobLauncher
+    let copier: FileCopier?
     let sink: OutputSink
     let control: RunControl
     let jobLog: JobLogWriter?
     let events: EventLog?
 
+    /// What job `sequence` of `records` does.
+    func work(sequence: Int, slot: Int, records: [[UInt8]]) -> JobWork {
+        guard copier != nil else {
+            return .process(config.template.invocation(records: records, sequence: sequence, slot: slot))
+        }
+        if records.count == 2 { return .copy(source: records[0], destination: records[1]) }
+        let line = records.first ?? []
+        guard records.count == 1, let tab = line.firstIndex(of: 0x09) else {
+            return .invalid(command: Array(records.joined(separator: [0x20])),
+                            reason: "record \(sequence) is not SRC<TAB>DST (or SRC NUL DST NUL with -0)")
+        }
+        return .copy(source: Array(line[..<tab]), destination: Array(line[(tab + 1)...]))
+    }
+
     func run(sequence: Int, slot: Int, records: [[UInt8]]) {
         control.jobStarted()
-        let invocation = config.template.invocation(records: records, sequence: sequence, slot: slot)
-        let command = invocation.displayText
+        let work = work(sequence: sequence, slot: slot, records: records)
+        let command = work.command
         if config.verbose { sink.writeStderr(command + [0x0A]) }
         if config.dryRun {  // through the sink, so -k orders it like output
             let output = JobOutput()
@@ -30,9 +65,8 @@ struct JobRunner: Sendable {
         let tag = config.tag ? Array(records.joined(separator: [0x20])) : nil
         var attempt = 1
         while true {
-            let (outcome, output, started, runtime, received) = runAttempt(invocation, sequence: sequence, slot: slot,
-                                                                           tag: tag, attempt: attempt)
-            if config.retry.shouldRetry(outcome, attempt: attempt) && !control.isStopping {
+            let result = runAttempt(work, sequence: sequence, slot: slot, tag: tag, attempt: attempt)
+            if config.retry.shouldRetry(result.outcome, attempt: attempt) && !control.isStopping {
                 events?.emit("retry", ["seq": .int(sequence), "slot": .int(slot), "attempt": .int(attempt + 1),
                                        "command": .bytes(command)])
                 // A retried attempt's output is dropped; only the last one is shown.
@@ -41,19 +75,60 @@ struct JobRunner: Sendable {
                     continue
                 }
             }
-            sink.complete(sequence: sequence, output: output)
-            let (exitValue, signal) = JobLogEntry.columns(for: outcome)
-            jobLog?.append(JobLogEntry(sequence: sequence, startTime: started, runtime: runtime, received: received,
-                                       exitValue: exitValue, signal: signal, command: command))
-            if outcome == .timedOut { reportError(Array("job \(sequence) timed out and was stopped: ".utf8) + command) }
-            control.finished(outcome, command: command)
+            sink.complete(sequence: sequence, output: result.output)
+            let (exitValue, signal) = JobLogEntry.columns(for: result.outcome)
+            jobLog?.append(JobLogEntry(sequence: sequence, startTime: result.startedAt, runtime: result.runtime,
+                                       received: result.received, exitValue: exitValue, signal: signal, command: command))
+            if result.outcome == .timedOut { reportError(Array("job \(sequence) timed out and was stopped: ".utf8) + command) }
+            control.finished(result.outcome, command: command)
             return
         }
     }
 
-    /// One attempt: spawn, watch, and report start and finish events.
-    private func runAttempt(_ invocation: Invocation, sequence: Int, slot: Int, tag: [UInt8]?, attempt: Int)
-        -> (JobOutcome, JobOutput?, Double, Double, Int) {
+    private struct AttemptResult {
+        var outcome: JobOutcome
+        var output: JobOutput?
+        var startedAt: Double
+        var runtime: Double
+        var received: Int
+    }
+
+    /// One attempt, with its start and finish events.
+    private func runAttempt(_ work: JobWork, sequence: Int, slot: Int, tag: [UInt8]?, attempt: Int) -> AttemptResult {
+        let startedAt = wallClockNow()
+        let clock = ContinuousClock.now
+        var pid: Int32?
+        var output: JobOutput?
+        var received = 0
+        let outcome: JobOutcome
+        switch work {
+        case .process(let invocation):
+            (outcome, pid, output) = runProcess(invocation, sequence: sequence, slot: slot, tag: tag, attempt: attempt)
+            received = (output?.stdout.count ?? 0) + (output?.stderr.count ?? 0)
+        case .copy(let source, let destination):
+            emitStart(sequence: sequence, slot: slot, pid: nil, attempt: attempt,
+                      argv: [Array("copy".utf8), source, destination])
+            (outcome, received) = runCopy(source, destination)
+        case .invalid(let command, let reason):
+            emitStart(sequence: sequence, slot: slot, pid: nil, attempt: attempt, command: command)
+            reportError(reason)
+            outcome = .spawnFailed(.cannotRun(reason))
+        }
+        let elapsed = ContinuousClock.now - clock
+        let runtime = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        if let events {
+            let (kind, code, signal) = Self.describe(outcome)
+            events.emit("finish", ["seq": .int(sequence), "slot": .int(slot), "pid": pid.map { .int(Int($0)) } ?? .null,
+                                   "attempt": .int(attempt), "outcome": .text(kind),
+                                   "exit": code.map { .int(Int($0)) } ?? .null,
+                                   "signal": signal.map { .int(Int($0)) } ?? .null,
+                                   "duration": .double(runtime), "command": .bytes(work.command)])
+        }
+        return AttemptResult(outcome: outcome, output: output, startedAt: startedAt, runtime: runtime, received: received)
+    }
+
+    private func runProcess(_ invocation: Invocation, sequence: Int, slot: Int, tag: [UInt8]?, attempt: Int)
+        -> (JobOutcome, Int32?, JobOutput?) {
         var grouped: GroupedReceiver?
         var lines: LineReceiver?
         let receiver: OutputReceiver?
@@ -62,8 +137,6 @@ struct JobRunner: Sendable {
         case .lineBuffer: lines = LineReceiver(sink: sink, tag: tag); receiver = lines
         case .ungroup: receiver = nil
         }
-        let startedAt = wallClockNow()
-        let clock = ContinuousClock.now
         let outcome: JobOutcome
         var pid: Int32?
         switch launcher.launch(invocation, sequence: sequence, slot: slot, capture: receiver != nil) {
@@ -81,29 +154,46 @@ struct JobRunner: Sendable {
             control.running.unregister(process.pid)
         }
         lines?.finish()
-        let elapsed = ContinuousClock.now - clock
-        let runtime = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        if let events {
-            let (kind, code, signal) = Self.describe(outcome)
-            events.emit("finish", ["seq": .int(sequence), "slot": .int(slot), "pid": pid.map { .int(Int($0)) } ?? .null,
-                                   "attempt": .int(attempt), "outcome": .text(kind),
-                                   "exit": code.map { .int(Int($0)) } ?? .null,
-                                   "signal": signal.map { .int(Int($0)) } ?? .null,
-                                   "duration": .double(runtime), "command": .bytes(invocation.displayText)])
+        return (outcome, pid, grouped?.output)
+    }
+
+    /// A copy pair: a failure is reported and counts as a job that exited 1;
+    /// a copy stopped by --timeout counts as timed out, one stopped by the
+    /// run (signal, --halt now, deadline) as killed by SIGTERM.
+    private func runCopy(_ source: [UInt8], _ destination: [UInt8]) -> (JobOutcome, Int) {
+        let timeoutAt = config.timeout.map { ContinuousClock.now.advanced(by: $0) }
+        var timedOut = false
+        do throws(CopyFailure) {
+            let bytes = try copier!.copy(source, to: destination) {
+                if let timeoutAt, ContinuousClock.now >= timeoutAt { timedOut = true; return true }
+                return control.isStopping && (control.stopRunning.isFired || control.signalled)
+            }
+            control.copied(bytes: bytes)
+            return (.exited(0), bytes)
+        } catch {
+            if error.stopped { return (timedOut ? .timedOut : .signaled(SIGTERM), 0) }
+            reportError(Array("copy ".utf8) + source + Array(" -> ".utf8) + destination + Array(": \(error.reason)".utf8))
+            return (.exited(1), 0)
         }
-        let received = (grouped?.output.stdout.count ?? 0) + (grouped?.output.stderr.count ?? 0)
-        return (outcome, grouped?.output, startedAt, runtime, received)
     }
 
     private func emitStart(_ invocation: Invocation, sequence: Int, slot: Int, pid: Int32?, attempt: Int) {
-        guard let events else { return }
         switch invocation {
-        case .exec(let argv):
-            events.emit("start", ["seq": .int(sequence), "slot": .int(slot), "pid": pid.map { .int(Int($0)) } ?? .null,
+        case .exec(let argv): emitStart(sequence: sequence, slot: slot, pid: pid, attempt: attempt, argv: argv)
+        case .shell(let script): emitStart(sequence: sequence, slot: slot, pid: pid, attempt: attempt, command: script)
+        }
+    }
+
+    private func emitStart(sequence: Int, slot: Int, pid: Int32?, attempt: Int,
+                           argv: [[UInt8]]? = nil, command: [UInt8]? = nil) {
+        guard let events else { return }
+        let pidValue: EventValue = pid.map { .int(Int($0)) } ?? .null
+        if let argv {
+            events.emit("start", ["seq": .int(sequence), "slot": .int(slot), "pid": pidValue,
                                   "attempt": .int(attempt), "argv": .list(argv)])
-        case .shell(let script):
-            events.emit("start", ["seq": .int(sequence), "slot": .int(slot), "pid": pid.map { .int(Int($0)) } ?? .null,
-                                  "attempt": .int(attempt), "command": .bytes(script)])
+        } else {
+            events.emit("start", ["seq": .int(sequence), "slot": .int(slot), "pid": pidValue,
+                                  "attempt": .int(attempt), "command": .bytes(command ?? [])])
         }
     }
 
@@ -122,7 +212,7 @@ struct JobRunner: Sendable {
     /// Accounts for a job the executor refused or failed without running.
     func notRun(sequence: Int, slot: Int, records: [[UInt8]], because error: any Error) {
         control.poolFailed(error)
-        let command = config.template.invocation(records: records, sequence: sequence, slot: slot).displayText
+        let command = work(sequence: sequence, slot: slot, records: records).command
         reportError(Array("job \(sequence) not run: ".utf8) + command)
         events?.emit("not-run", ["seq": .int(sequence), "reason": .text("\(error)"), "command": .bytes(command)])
         sink.complete(sequence: sequence, output: nil)
@@ -131,7 +221,7 @@ struct JobRunner: Sendable {
 
     /// Accounts for a job read but never started because the run is stopping.
     func cancelled(sequence: Int, records: [[UInt8]]) {
-        let command = config.template.invocation(records: records, sequence: sequence, slot: 0).displayText
+        let command = work(sequence: sequence, slot: 0, records: records).command
         events?.emit("cancel", ["seq": .int(sequence), "command": .bytes(command)])
         sink.complete(sequence: sequence, output: nil)
         control.cancelled()

@@ -11,6 +11,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case group, lineBuffer, ungroup, keepOrder, tag, verbose, dryRun, progress
     case jobLog, events, retries, retryOn, retryDelay, resume, resumeFailed
     case delay, load, memfree
+    case preserve, parents, noDereference, fsync
     case help, usage, version
 }
 
@@ -22,6 +23,8 @@ struct OptionSpec: Sendable {
     /// The value's placeholder (`N`, `FILE`), or nil for a flag.
     let value: String?
     let help: String
+    /// The subcommands that take it.
+    var commands: Set<Subcommand> = [.run, .copy]
 }
 
 /// The subcommands of pfutures.
@@ -40,33 +43,33 @@ enum OptionTable {
                    help: "read records from FILE instead of stdin; jobs then inherit stdin"),
         OptionSpec(id: .null, long: "null", short: "0", value: nil, help: "records end with NUL, not newline"),
         OptionSpec(id: .delimiter, long: "delimiter", short: "d", value: "C",
-                   help: "records end with the byte C (\\n, \\t, \\0, \\\\ accepted)"),
+                   help: "records end with the byte C (\\n, \\t, \\0, \\\\ accepted)", commands: [.run]),
         OptionSpec(id: .shell, long: "shell", short: nil, value: "PATH",
-                   help: "shell for command mode and --shell-template (default: /bin/sh)"),
+                   help: "shell for command mode and --shell-template (default: /bin/sh)", commands: [.run]),
         OptionSpec(id: .replace, long: nil, short: "I", value: "STR",
-                   help: "use STR instead of {} as the record's replacement string"),
-        OptionSpec(id: .maxArgs, long: "max-args", short: "n", value: "N", help: "put up to N records in each job"),
+                   help: "use STR instead of {} as the record's replacement string", commands: [.run]),
+        OptionSpec(id: .maxArgs, long: "max-args", short: "n", value: "N", help: "put up to N records in each job", commands: [.run]),
         OptionSpec(id: .shellTemplate, long: "shell-template", short: nil, value: nil,
-                   help: "run COMMAND through the shell, each record single-quoted"),
+                   help: "run COMMAND through the shell, each record single-quoted", commands: [.run]),
         OptionSpec(id: .timeout, long: "timeout", short: nil, value: "SECONDS",
                    help: "stop a job that runs longer: SIGTERM to its process group, SIGKILL after --kill-after"),
         OptionSpec(id: .killAfter, long: "kill-after", short: nil, value: "SECONDS",
-                   help: "grace between SIGTERM and SIGKILL when stopping a job (default: 2)"),
+                   help: "grace between SIGTERM and SIGKILL when stopping a job (default: 2)", commands: [.run]),
         OptionSpec(id: .deadline, long: "deadline", short: nil, value: "SECONDS",
                    help: "limit for the whole run: then cancel pending jobs, stop running ones, exit 122"),
         OptionSpec(id: .halt, long: "halt", short: nil, value: "WHEN",
                    help: "after a failed job: soon (start no more) or now (also stop running); add ,fail=N for N failures"),
         OptionSpec(id: .initializer, long: "initializer", short: nil, value: "CMD",
-                   help: "shell command run once in each worker before its first job; if it fails, no job runs (exit 1)"),
+                   help: "shell command run once in each worker before its first job; if it fails, no job runs (exit 1)", commands: [.run]),
         OptionSpec(id: .group, long: "group", short: nil, value: nil,
-                   help: "write each job's output as whole blocks when it ends (default)"),
+                   help: "write each job's output as whole blocks when it ends (default)", commands: [.run]),
         OptionSpec(id: .lineBuffer, long: "line-buffer", short: nil, value: nil,
-                   help: "pass output on as whole lines as they come"),
+                   help: "pass output on as whole lines as they come", commands: [.run]),
         OptionSpec(id: .ungroup, long: "ungroup", short: "u", value: nil,
-                   help: "jobs write straight to stdout and stderr (fastest, may mix)"),
+                   help: "jobs write straight to stdout and stderr (fastest, may mix)", commands: [.run]),
         OptionSpec(id: .keepOrder, long: "keep-order", short: "k", value: nil,
-                   help: "write output in input order (default: completion order)"),
-        OptionSpec(id: .tag, long: "tag", short: nil, value: nil, help: "prefix each output line with the record and a TAB"),
+                   help: "write output in input order (default: completion order)", commands: [.run]),
+        OptionSpec(id: .tag, long: "tag", short: nil, value: nil, help: "prefix each output line with the record and a TAB", commands: [.run]),
         OptionSpec(id: .verbose, long: "verbose", short: "t", value: nil, help: "print each command on stderr before it runs"),
         OptionSpec(id: .dryRun, long: "dry-run", short: nil, value: nil, help: "print the commands on stdout, run nothing"),
         OptionSpec(id: .progress, long: "progress", short: nil, value: nil,
@@ -91,6 +94,14 @@ enum OptionTable {
                    help: "start no job while the 1-minute load average is above N"),
         OptionSpec(id: .memfree, long: "memfree", short: nil, value: "SIZE",
                    help: "start no job while available memory is below SIZE (K, M, G suffixes)"),
+        OptionSpec(id: .preserve, long: "preserve", short: nil, value: nil,
+                   help: "also keep access and modification times (like shutil.copy2)", commands: [.copy]),
+        OptionSpec(id: .parents, long: "parents", short: nil, value: nil,
+                   help: "create missing destination directories", commands: [.copy]),
+        OptionSpec(id: .noDereference, long: "no-dereference", short: nil, value: nil,
+                   help: "copy a symbolic link itself, not the file it points to", commands: [.copy]),
+        OptionSpec(id: .fsync, long: "fsync", short: nil, value: nil,
+                   help: "flush each new file to disk before renaming it into place", commands: [.copy]),
         OptionSpec(id: .help, long: "help", short: "h", value: nil, help: "show this help and exit"),
         OptionSpec(id: .usage, long: "usage", short: nil, value: nil, help: "show a short usage line and exit"),
         OptionSpec(id: .version, long: "version", short: "V", value: nil, help: "show the version and exit"),
@@ -98,17 +109,14 @@ enum OptionTable {
 
     /// The options `subcommand` accepts, in table order.
     static func options(for subcommand: Subcommand) -> [OptionSpec] {
-        switch subcommand {
-        case .run: return all
-        case .copy: return []
-        }
+        all.filter { $0.commands.contains(subcommand) }
     }
 
     /// What follows the options in the usage line.
     static func trailingUsage(for subcommand: Subcommand) -> String {
         switch subcommand {
         case .run: return "[--] [COMMAND [INITIAL-ARGS...]]"
-        case .copy: return ""
+        case .copy: return "(records: SRC<TAB>DST lines, or SRC NUL DST NUL with -0)"
         }
     }
 }

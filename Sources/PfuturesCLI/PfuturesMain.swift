@@ -32,10 +32,7 @@ public enum PfuturesMain {
                 print("pfutures \(pfuturesVersion)")
                 return ExitStatus.success
             }
-            switch subcommand {
-            case .run: return RunCommand(config: try RunConfiguration(parsed)).execute()
-            case .copy: return usageError("copy: not available yet", hint: "pfutures --help")
-            }
+            return RunCommand(config: try RunConfiguration(parsed, subcommand: subcommand)).execute()
         } catch let error as UsageError {
             return usageError(error.message, hint: hint)
         } catch {
@@ -54,11 +51,14 @@ public enum PfuturesMain {
 
         Usage:
           pfutures run  [OPTIONS] [--] [COMMAND [INITIAL-ARGS...]]
+          pfutures copy [OPTIONS] < pairs      (SRC<TAB>DST lines, or -0)
           pfutures --help | --version
 
         Without COMMAND each input line is a shell command. With COMMAND each
         input record becomes its last argument, or fills {} and friends.
-        'pfutures run --help' lists the options; 'man pfutures' has the rest.
+        'pfutures copy' copies files in parallel inside pfutures, atomically.
+        'pfutures run --help' and 'pfutures copy --help' list the options;
+        'man pfutures' has the rest.
         """)
     }
 }

@@ -10,10 +10,12 @@ final class ProgressReporter: Sendable {
     private let control: RunControl
     private let sink: OutputSink
     private let onTerminal: Bool
+    private let showBytes: Bool
     private let done = StopSwitch()
     private let started = ContinuousClock.now
 
-    init(control: RunControl, sink: OutputSink) {
+    init(control: RunControl, sink: OutputSink, showBytes: Bool) {
+        self.showBytes = showBytes
         self.control = control
         self.sink = sink
         self.onTerminal = isatty(2) != 0
@@ -43,7 +45,8 @@ final class ProgressReporter: Sendable {
         let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         let rate = Double(c.finished) / seconds
         var text = "pfutures: \(c.finished) done, \(c.running) running, \(c.unsuccessful) failed, \(c.read) read, "
-            + String(format1(rate)) + " jobs/s"
+            + String(format1(rate)) + (showBytes ? " files/s, " + format1(Double(c.bytesCopied) / seconds / 1_048_576) + " MiB/s"
+                                                 : " jobs/s")
         if c.inputEnded && rate > 0 && !final {
             text += ", ETA \(Int((Double(c.read - c.finished) / rate).rounded(.up)))s"
         }

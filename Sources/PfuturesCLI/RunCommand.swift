@@ -44,9 +44,10 @@ struct RunCommand {
         // threads, started lazily, so its thread count is the peak concurrency.
         let executor = ThreadPoolExecutor(maxWorkers: Int.max, threadNamePrefix: "job", initializer: initializer)
         let reader = RecordReader(fd: inputFD, format: config.recordFormat, wakeFD: control.noMoreStarts.fd)
-        let runner = JobRunner(config: config, launcher: launcher, sink: sink, control: control,
+        let copier = config.copy.map { FileCopier(options: $0) }
+        let runner = JobRunner(config: config, launcher: launcher, copier: copier, sink: sink, control: control,
                                jobLog: jobLog, events: events)
-        let progress = config.progress ? ProgressReporter(control: control, sink: sink) : nil
+        let progress = config.progress ? ProgressReporter(control: control, sink: sink, showBytes: copier != nil) : nil
         progress?.start()
 
         var sequence = history?.lastSequence ?? 0
@@ -56,9 +57,12 @@ struct RunCommand {
             while records.count < config.recordsPerJob, let more = reader.next() { records.append(more) }
             sequence += 1
             control.jobRead()
-            if let history, skipsOnResume(records, sequence: sequence, history: history) {
-                runner.skipped(sequence: sequence, command: resumeKey(records, sequence: sequence))
-                continue
+            if let history {
+                let key = JobLogEntry.field(runner.work(sequence: sequence, slot: 1, records: records).command)
+                if skipsOnResume(key, history: history) {
+                    runner.skipped(sequence: sequence, command: key)
+                    continue
+                }
             }
             guard waitForPace(control, lastStart: lastStart), let slot = control.gate.acquire() else {
                 runner.cancelled(sequence: sequence, records: records)
@@ -94,13 +98,8 @@ struct RunCommand {
         return control.exitStatus
     }
 
-    /// The job-log Command field a job would have, for --resume matching.
-    private func resumeKey(_ records: [[UInt8]], sequence: Int) -> [UInt8] {
-        JobLogEntry.field(config.template.invocation(records: records, sequence: sequence, slot: 1).displayText)
-    }
-
-    private func skipsOnResume(_ records: [[UInt8]], sequence: Int, history: JobLogHistory) -> Bool {
-        let key = resumeKey(records, sequence: sequence)
+    /// Whether the job whose job-log Command field is `key` is skipped.
+    private func skipsOnResume(_ key: [UInt8], history: JobLogHistory) -> Bool {
         switch config.resume {
         case .none: return false
         case .all: return history.recorded.contains(key)

@@ -42,12 +42,15 @@ struct RunConfiguration {
     var delay: Duration?
     var maxLoad: Double?
     var minFreeMemory: Int?
+    /// Set for `pfutures copy`.
+    var copy: CopyOptions?
 
     init() {}
 
     /// Resolves parsed options.
     /// - Throws: `UsageError` naming the option and the bad value.
-    init(_ parsed: ParsedCommandLine) throws {
+    init(_ parsed: ParsedCommandLine, subcommand: Subcommand = .run) throws {
+        if subcommand == .copy { copy = CopyOptions() }
         var replaceToken: [UInt8]?
         var throughShell = false
         for (id, raw) in parsed.values {
@@ -85,6 +88,10 @@ struct RunConfiguration {
                 }
                 maxLoad = n
             case .memfree: minFreeMemory = try Self.size(text)
+            case .preserve: copy?.preserveTimes = true
+            case .parents: copy?.createParents = true
+            case .noDereference: copy?.noDereference = true
+            case .fsync: copy?.fsync = true
             case .group: outputMode = .group
             case .lineBuffer: outputMode = .lineBuffer
             case .ungroup: outputMode = .ungroup
@@ -95,7 +102,12 @@ struct RunConfiguration {
             case .help, .usage, .version: break
             }
         }
-        if !parsed.rest.isEmpty {
+        if copy != nil {
+            guard parsed.rest.isEmpty else {
+                throw UsageError(message: "copy: unexpected argument '\(String(decoding: parsed.rest[0], as: UTF8.self))' (pairs come from stdin or -a)")
+            }
+            if recordFormat == .nul { recordsPerJob = 2 }  // SRC NUL DST NUL
+        } else if !parsed.rest.isEmpty {
             template = CommandTemplate(words: parsed.rest, recordToken: replaceToken ?? Array("{}".utf8),
                                        throughShell: throughShell)
         } else if throughShell {

@@ -18,6 +18,7 @@ struct RunCounts {
     var couldNotStart = 0
     var cancelled = 0
     var notRun = 0
+    var bytesCopied = 0
     var inputEnded = false
     var finished: Int { succeeded + failed + timedOut + killed + couldNotStart }
     var unsuccessful: Int { failed + timedOut + killed + couldNotStart + cancelled + notRun }
@@ -100,6 +101,9 @@ final class RunControl: Sendable {
     func inputEnded() { state.withLock { $0.counts.inputEnded = true } }
     func cancelled() { state.withLock { $0.counts.cancelled += 1 } }
     func notRun() { state.withLock { $0.counts.notRun += 1 } }
+    func copied(bytes: Int) { state.withLock { $0.counts.bytesCopied += bytes } }
+    /// True once a stopping signal (SIGINT, SIGTERM, SIGHUP) arrived.
+    var signalled: Bool { state.withLock { $0.stopSignal != nil } }
     var counts: RunCounts { state.withLock { $0.counts } }
 
     /// Adds a finished job's outcome; applies `--halt` and the xargs rule

@@ -41,20 +41,24 @@ private func tableOptions() -> Set<String> {
         #expect(documented.subtracting(defined).isEmpty, "in the man page but not an option")
     }
 
-    @Test func helpNamesEveryOption() throws {
+    @Test(arguments: Subcommand.allCases)
+    func helpNamesEveryOptionOfItsSubcommand(subcommand: Subcommand) throws {
         let pipe = Pipe()
         let process = Process()
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("pfutures")
         process.executableURL = binary
-        process.arguments = ["run", "--help"]
+        process.arguments = [subcommand.rawValue, "--help"]
         process.standardOutput = pipe
         try process.run()
         let help = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         for spec in OptionTable.all {
-            if let long = spec.long { #expect(help.contains("--\(long)"), "--\(long) missing from --help") }
-            if let short = spec.short { #expect(help.contains("-\(short)"), "-\(short) missing from --help") }
+            let offered = spec.commands.contains(subcommand)
+            if let long = spec.long {
+                #expect(help.contains("--\(long)=") || help.contains("--\(long) ") == offered, "--\(long) in \(subcommand) --help")
+            }
+            if let short = spec.short, offered { #expect(help.contains("-\(short)"), "-\(short) missing from --help") }
         }
     }
 

@@ -1,6 +1,6 @@
-// Process primitives Swift cannot reach on Linux: a spawn that also sets the
-// parent-death signal and a new process group before exec, pidfd_open, pipe2,
-// and the wait-status macros.
+// Linux primitives Swift cannot reach through Glibc: a spawn that also sets
+// the parent-death signal and a new process group before exec, pidfd_open,
+// pipe2, the wait-status macros, O_TMPFILE and the kernel's copy fast paths.
 #ifndef CSPAWN_H
 #define CSPAWN_H
 
@@ -36,5 +36,10 @@ int pf_decode_status(int status, int *code);
 /// name unlinked at once): it disappears when closed, even after a crash.
 /// Returns the descriptor or -errno.
 int pf_tmpfile(const char *dir);
+
+/// Copies up to `length` bytes from `in_fd` to `out_fd` at their current
+/// offsets with the kernel's fast paths: copy_file_range, then sendfile,
+/// then read/write. Returns bytes copied (0 at end of input) or -errno.
+long long pf_copy_chunk(int in_fd, int out_fd, long long length);
 
 #endif
