@@ -40,6 +40,13 @@ for name, target in targets.items():
     if name == "sleep-j32":
         ratios[2] = f"{pf / 0.3125:.2f}x ideal"
     print(f"| {name} | " + " | ".join(cells + ratios) + f" | {target} |")
+print("\n| copy | pfutures | cp -r | one cp per file (xargs -P2) | vs cp -r | vs per-file cp | target |")
+print("|---|---|---|---|---|---|---|")
+for name, label in (("copy-small", "5000 x 4 KiB"), ("copy-large", "20 x 50 MiB")):
+    m = medians(name)
+    pf = m["pfutures"]
+    print(f"| {label} | {pf * 1000:.1f} ms | {m['cp-r'] * 1000:.1f} ms | {m['xargs-cp'] * 1000:.1f} ms | "
+          f"{ratio(pf, m['cp-r'])} | {ratio(pf, m['xargs-cp'])} | <= 1.0x cp -r, <= 0.1x per-file cp |")
 print(f"\nGrouped output check: {lines} lines (expected 100000).")
 print(f"Peak RSS streaming records with -n 1000: 100k records {rss100k / 1024:.1f} MiB, "
       f"1M records {rss1m / 1024:.1f} MiB (target <= 32 MiB, flat).")

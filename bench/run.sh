@@ -58,6 +58,28 @@ bench output-500x200 \
     -n parallel "parallel --will-cite -j2 sh $OUT/lines200.sh < $OUT/500.txt > /dev/null"
 lines=$("$PF" run -j2 sh "$OUT/lines200.sh" < "$OUT/500.txt" | wc -l)
 
+# Copy: 5000 files of 4 KiB and 20 of 50 MiB, fresh destinations each run.
+rm -rf "$OUT/tree" && mkdir -p "$OUT/tree/small" "$OUT/tree/large"
+python3 - "$OUT/tree" <<'PY'
+import os, sys
+root = sys.argv[1]
+block = os.urandom(4096)
+for i in range(5000):
+    with open(f"{root}/small/f{i}", "wb") as f: f.write(block)
+big = os.urandom(1 << 20) * 50
+for i in range(20):
+    with open(f"{root}/large/g{i}", "wb") as f: f.write(big)
+PY
+for kind in small large; do
+    (cd "$OUT/tree/$kind" && ls) | sed "s|.*|$OUT/tree/$kind/&\t$OUT/copy/$kind/|" > "$OUT/$kind-pairs.txt"
+    (cd "$OUT/tree/$kind" && ls) | sed "s|.*|$OUT/tree/$kind/& $OUT/copy/$kind/|" > "$OUT/$kind-args.txt"
+    bench "copy-$kind" --prepare "rm -rf $OUT/copy; mkdir -p $OUT/copy/$kind" \
+        -n pfutures "$PF copy -j2 < $OUT/$kind-pairs.txt" \
+        -n cp-r "cp -r $OUT/tree/$kind $OUT/copy/" \
+        -n xargs-cp "xargs -P2 -n2 cp < $OUT/$kind-args.txt"
+done
+rm -rf "$OUT/tree" "$OUT/copy"
+
 rss() { # peak RSS in KiB of streaming N records through -n 1000
     seq "$1" | /usr/bin/time -f %M "$PF" run -j2 -n 1000 true 2>&1 >/dev/null | tail -1
 }
