@@ -3,12 +3,13 @@
 import Glibc
 #endif
 
-/// A joinable OS thread running one closure.
-struct WorkerThread: @unchecked Sendable {  // pthread_t is a plain handle
+/// A joinable OS thread running one closure (shared with the other targets
+/// of this package, not part of the public API).
+package struct WorkerThread: @unchecked Sendable {  // pthread_t is a plain handle
     private let handle: pthread_t
 
     /// Starts `body` on a new thread named `name` (truncated to 15 bytes).
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> WorkerThread {
+    package static func start(name: String, _ body: @escaping @Sendable () -> Void) -> WorkerThread {
         let box = Unmanaged.passRetained(Box(name: name, body: body)).toOpaque()
         var handle = pthread_t()
         let rc = pthread_create(&handle, nil, workerThreadEntry, box)
@@ -16,11 +17,17 @@ struct WorkerThread: @unchecked Sendable {  // pthread_t is a plain handle
         return WorkerThread(handle: handle)
     }
 
+    /// Starts `body` on a detached thread that nobody joins (it ends with
+    /// its work or with the process).
+    package static func detach(name: String, _ body: @escaping @Sendable () -> Void) {
+        pthread_detach(start(name: name, body).handle)
+    }
+
     /// Waits for the thread to end.
-    func join() { pthread_join(handle, nil) }
+    package func join() { pthread_join(handle, nil) }
 
     /// True when called on this thread.
-    var isCurrent: Bool { pthread_equal(handle, pthread_self()) != 0 }
+    package var isCurrent: Bool { pthread_equal(handle, pthread_self()) != 0 }
 
     /// pthread_setname_np is hidden from Swift's Glibc module (it needs
     /// _GNU_SOURCE), so write the name where the kernel keeps it.

@@ -39,6 +39,7 @@ public final class FileCopier: Sendable {
     private let counter = Atomic<Int>(0)
     private let cleanedDirectories = Mutex<Set<[UInt8]>>([])
     private let chunk = 8 << 20
+    private let pid = getpid()
 
     public init(options: CopyOptions) { self.options = options }
 
@@ -60,7 +61,7 @@ public final class FileCopier: Sendable {
         if options.createParents { try makeDirectories(directory) }
         removeStaleTemporaries(in: directory)
         let temp = directory + [0x2F] + Self.tempPrefix
-            + Array("\(getpid()).\(counter.wrappingAdd(1, ordering: .relaxed).newValue).tmp".utf8)
+            + Array("\(pid).\(counter.wrappingAdd(1, ordering: .relaxed).newValue).tmp".utf8)
         do throws(CopyFailure) {
             let bytes: Int
             if (info.st_mode & S_IFMT) == S_IFLNK {

@@ -37,6 +37,7 @@ public struct JobLogEntry: Sendable, Equatable {
         case .timedOut: return (-1, SIGTERM)
         case .spawnFailed(.notFound): return (127, 0)
         case .spawnFailed(.cannotRun): return (126, 0)
+        case .lost: return (-1, 0)
         }
     }
 

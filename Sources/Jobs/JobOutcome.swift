@@ -20,6 +20,8 @@ public enum JobOutcome: Sendable, Equatable {
     case timedOut
     /// The job could not be started.
     case spawnFailed(SpawnFailure)
+    /// The worker process holding the job died (BrokenProcessPool); the text says how.
+    case lost(String)
 
     /// True only for exit status 0.
     public var succeeded: Bool { self == .exited(0) }

@@ -120,7 +120,7 @@ extension JobLauncher {
         case .exited(0): return
         case .exited(let code): throw InitializerFailure(description: "'\(shown)' exited with status \(code)")
         case .signaled(let signal): throw InitializerFailure(description: "'\(shown)' was killed by signal \(signal)")
-        case .timedOut, .spawnFailed: throw InitializerFailure(description: "'\(shown)' did not run to the end")
+        case .timedOut, .spawnFailed, .lost: throw InitializerFailure(description: "'\(shown)' did not run to the end")
         }
     }
 }

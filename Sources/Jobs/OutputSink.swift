@@ -150,6 +150,16 @@ public final class LineReceiver: OutputReceiver {
     }
 }
 
+/// Passes output on as it comes, unaligned (`-u` for jobs that run in a
+/// worker process, which cannot share pfutures' own descriptors).
+public final class DirectReceiver: OutputReceiver {
+    private let sink: OutputSink
+    public init(sink: OutputSink) { self.sink = sink }
+    public func receive(_ bytes: UnsafeRawBufferPointer, from stream: OutputStream) {
+        sink.writeLines(Array(bytes), to: stream)
+    }
+}
+
 /// Inserts `prefix` + TAB at the start of every line, across chunk borders.
 final class LineTagger {
     private let prefix: [UInt8]

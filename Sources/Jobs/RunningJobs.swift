@@ -12,12 +12,15 @@ public final class RunningJobs: Sendable {
         var forwarded: Int32?   // the last signal forwarded, for late arrivals
     }
     private let state = Mutex(State())
+    private let guardian: OrphanGuard?
 
-    public init() {}
+    /// - Parameter guardian: told of every group, so none outlives pfutures.
+    public init(guardian: OrphanGuard? = nil) { self.guardian = guardian }
 
     /// Adds a job that just started. If a signal was already forwarded to the
     /// others, it gets that signal too, so no job slips through.
     public func register(_ group: pid_t) {
+        guardian?.register(group)
         let late: Int32? = state.withLock { state in
             state.groups.insert(group)
             return state.forwarded
@@ -28,7 +31,11 @@ public final class RunningJobs: Sendable {
     /// Removes a job that has been reaped.
     public func unregister(_ group: pid_t) {
         _ = state.withLock { $0.groups.remove(group) }
+        guardian?.unregister(group)
     }
+
+    /// Ends the guard cleanly at the end of a run (it kills nothing then).
+    public func finish() { guardian?.finish() }
 
     /// Sends `signal` to every running job's process group.
     public func forward(_ signal: Int32) {

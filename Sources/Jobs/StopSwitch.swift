@@ -2,6 +2,7 @@
 // --deadline, a closed stdout). It is a pipe that is written once and never
 // read, so it stays readable and every job's poll loop sees it.
 import CSpawn
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +12,7 @@ public final class StopSwitch: Sendable {
     /// Readable once the switch has fired.
     public let fd: Int32
     private let writeFD: Int32
+    private let fired = Atomic<Bool>(false)  // so checking costs no system call
 
     public init() {
         var fds: [Int32] = [-1, -1]
@@ -23,13 +25,11 @@ public final class StopSwitch: Sendable {
 
     /// Fires the switch; firing again changes nothing.
     public func fire() {
+        guard !fired.exchange(true, ordering: .acquiringAndReleasing) else { return }
         var one: UInt8 = 1
         _ = write(writeFD, &one, 1)
     }
 
     /// True once fired.
-    public var isFired: Bool {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&pfd, 1, 0) > 0
-    }
+    public var isFired: Bool { fired.load(ordering: .acquiring) }
 }

@@ -21,6 +21,7 @@ enum ExitStatus {
         case .signaled, .timedOut: return jobKilled
         case .spawnFailed(.notFound): return notFound
         case .spawnFailed(.cannotRun): return cannotRun
+        case .lost: return usage  // a broken pool is pfutures' own failure
         }
     }
 

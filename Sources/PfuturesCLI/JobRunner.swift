@@ -31,6 +31,7 @@ struct JobRunner: Sendable {
     let config: RunConfiguration
     let launcher: JobLauncher
     let copier: FileCopier?
+    let workerPool: WorkerPool?
     let sink: OutputSink
     let control: RunControl
     let jobLog: JobLogWriter?
@@ -65,7 +66,10 @@ struct JobRunner: Sendable {
         let tag = config.tag ? Array(records.joined(separator: [0x20])) : nil
         var attempt = 1
         while true {
-            let result = runAttempt(work, sequence: sequence, slot: slot, tag: tag, attempt: attempt)
+            let attemptResult = workerPool == nil
+                ? runAttempt(work, sequence: sequence, slot: slot, tag: tag, attempt: attempt)
+                : runRemoteAttempt(work, records: records, sequence: sequence, tag: tag, attempt: attempt)
+            guard let result = attemptResult else { return }  // never ran; already accounted for
             if config.retry.shouldRetry(result.outcome, attempt: attempt) && !control.isStopping {
                 events?.emit("retry", ["seq": .int(sequence), "slot": .int(slot), "attempt": .int(attempt + 1),
                                        "command": .bytes(command)])
@@ -85,6 +89,85 @@ struct JobRunner: Sendable {
         }
     }
 
+    /// One attempt on a worker process (--pool process); nil when the pool
+    /// did not run it (stopping, or broken), which is accounted for here.
+    private func runRemoteAttempt(_ work: JobWork, records: [[UInt8]], sequence: Int, tag: [UInt8]?,
+                                  attempt: Int) -> AttemptResult? {
+        if case .invalid = work {  // nothing to send: fail it here, as the thread pool does
+            return runAttempt(work, sequence: sequence, slot: 0, tag: tag, attempt: attempt)
+        }
+        let receiver: OutputReceiver?
+        var grouped: GroupedReceiver?
+        var lines: LineReceiver?
+        switch config.outputMode {
+        case .group: grouped = GroupedReceiver(tag: tag); receiver = grouped
+        case .lineBuffer: lines = LineReceiver(sink: sink, tag: tag); receiver = lines
+        case .ungroup: receiver = DirectReceiver(sink: sink)
+        }
+        let observer = RemoteJob(receiver: receiver, running: control.running) { pid, slot, invocation in
+            emitStart(invocation, sequence: sequence, slot: Int(slot), pid: pid, attempt: attempt)
+        }
+        if case .copy(let source, let destination) = work {
+            emitStart(sequence: sequence, slot: 0, pid: nil, attempt: attempt, argv: [Array("copy".utf8), source, destination])
+        }
+        let template = config.template, timeout = config.timeout, killAfter = config.killAfter
+        let result = workerPool!.execute(sequence: sequence, observer: observer) { slot in
+            var job = WireJob(sequence: UInt64(sequence), slot: slot, kind: .exec, timeout: timeout,
+                              killAfter: killAfter, capture: true, strings: [])
+            switch work {
+            case .copy(let source, let destination):
+                job.kind = .copy
+                job.strings = [source, destination]
+            case .process, .invalid:  // .invalid never gets here
+                switch template.invocation(records: records, sequence: sequence, slot: Int(slot)) {
+                case .exec(let argv): job.strings = argv
+                case .shell(let script): job.kind = .shell; job.strings = [script]
+                }
+                observer.prepare(slot: slot, invocation: template.invocation(records: records, sequence: sequence,
+                                                                             slot: Int(slot)))
+            }
+            return job
+        }
+        lines?.finish()
+        let outcome: JobOutcome, startedAt: Double, runtime: Double
+        var bytes = 0
+        switch result {
+        case .notRun(let reason):
+            if control.isStopping && !control.isBroken {
+                cancelled(sequence: sequence, records: records)
+            } else {
+                notRun(sequence: sequence, slot: 0, records: records, because: BrokenProcessPool(reason: reason))
+            }
+            return nil
+        case .copyFailed(let why, let started, let took):
+            if case .copy(let source, let destination) = work {
+                reportError(Array("copy ".utf8) + source + Array(" -> ".utf8) + destination + Array(": \(why)".utf8))
+            }
+            (outcome, startedAt, runtime) = (.exited(1), started, took)
+        case .finished(let o, let copied, let started, let took):
+            (outcome, startedAt, runtime, bytes) = (o, started, took, copied)
+            if case .spawnFailed(let failure) = o, let invocation = observer.invocation {
+                report(failure, invocation: invocation)
+            }
+            if case .lost(let why) = o {
+                reportError(Array("job \(sequence) lost: \(why) (BrokenProcessPool): ".utf8) + work.command)
+            }
+            if copier != nil && bytes > 0 { control.copied(bytes: bytes) }
+        }
+        if let events {
+            let (kind, code, signal) = Self.describe(outcome)
+            events.emit("finish", ["seq": .int(sequence), "slot": .int(Int(observer.slot)),
+                                   "pid": observer.pid.map { .int(Int($0)) } ?? .null,
+                                   "attempt": .int(attempt), "outcome": .text(kind),
+                                   "exit": code.map { .int(Int($0)) } ?? .null,
+                                   "signal": signal.map { .int(Int($0)) } ?? .null,
+                                   "duration": .double(runtime), "command": .bytes(work.command)])
+        }
+        let received = copier != nil ? bytes : (grouped?.output.stdout.count ?? 0) + (grouped?.output.stderr.count ?? 0)
+        return AttemptResult(outcome: outcome, output: grouped?.output, startedAt: startedAt, runtime: runtime,
+                             received: received)
+    }
+
     private struct AttemptResult {
         var outcome: JobOutcome
         var output: JobOutput?
@@ -94,7 +177,7 @@ struct JobRunner: Sendable {
     }
 
     /// One attempt, with its start and finish events.
-    private func runAttempt(_ work: JobWork, sequence: Int, slot: Int, tag: [UInt8]?, attempt: Int) -> AttemptResult {
+    private func runAttempt(_ work: JobWork, sequence: Int, slot: Int, tag: [UInt8]?, attempt: Int) -> AttemptResult? {
         let startedAt = wallClockNow()
         let clock = ContinuousClock.now
         var pid: Int32?
@@ -206,6 +289,7 @@ struct JobRunner: Sendable {
         case .timedOut: return ("timeout", nil, SIGTERM)
         case .spawnFailed(.notFound): return ("spawn-error", 127, nil)
         case .spawnFailed(.cannotRun): return ("spawn-error", 126, nil)
+        case .lost: return ("broken", nil, nil)
         }
     }
 
@@ -243,5 +327,43 @@ struct JobRunner: Sendable {
         case .notFound: reportError(program + Array(": command not found".utf8))
         case .cannotRun(let why): reportError(program + Array(": cannot run: \(why)".utf8))
         }
+    }
+}
+
+/// Follows one job on a worker process: output into the job's receiver,
+/// its process group into the run's registry (signals, orphan guard).
+/// @unchecked Sendable: `prepare` runs before the job is sent; the rest is
+/// called from the worker's reader thread only, in order.
+final class RemoteJob: RemoteJobObserver, @unchecked Sendable {
+    private let receiver: OutputReceiver?
+    private let running: RunningJobs
+    private let onStart: (pid_t, UInt32, Invocation) -> Void
+    private(set) var slot: UInt32 = 0
+    private(set) var invocation: Invocation?
+    private(set) var pid: pid_t?
+
+    init(receiver: OutputReceiver?, running: RunningJobs, onStart: @escaping (pid_t, UInt32, Invocation) -> Void) {
+        self.receiver = receiver
+        self.running = running
+        self.onStart = onStart
+    }
+
+    func prepare(slot: UInt32, invocation: Invocation) {
+        self.slot = slot
+        self.invocation = invocation
+    }
+
+    func started(pid: pid_t) {
+        self.pid = pid
+        running.register(pid)
+        if let invocation { onStart(pid, slot, invocation) }
+    }
+
+    func output(_ bytes: [UInt8], stream: OutputStream) {
+        bytes.withUnsafeBytes { receiver?.receive($0, from: stream) }
+    }
+
+    func finished(pid: pid_t?) {
+        if let pid { running.unregister(pid) }
     }
 }

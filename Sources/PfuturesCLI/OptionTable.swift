@@ -12,6 +12,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case jobLog, events, retries, retryOn, retryDelay, resume, resumeFailed
     case delay, load, memfree
     case preserve, parents, noDereference, fsync
+    case pool, chunksize, maxTasksPerChild
     case help, usage, version
 }
 
@@ -35,10 +36,16 @@ enum Subcommand: String, Sendable, CaseIterable {
 enum OptionTable {
     static let all: [OptionSpec] = [
         OptionSpec(id: .jobs, long: "jobs", short: "j", value: "N",
-                   help: "run at most N jobs at once; 0 = no cap, N% = percent of cores (default: min(32, cores+4))"),
+                   help: "run at most N jobs at once; 0 = no cap, N% = percent of cores (default: min(32, cores+4); cores with --pool process)"),
         OptionSpec(id: .maxProcs, long: "max-procs", short: "P", value: "N", help: "same as --jobs (xargs spelling)"),
         OptionSpec(id: .maxWorkers, long: "max-workers", short: nil, value: "N",
                    help: "same as --jobs (concurrent.futures spelling)"),
+        OptionSpec(id: .pool, long: "pool", short: nil, value: "KIND",
+                   help: "thread (default): workers are threads of pfutures; process: long-lived worker processes"),
+        OptionSpec(id: .chunksize, long: "chunksize", short: nil, value: "N",
+                   help: "with --pool process: send N jobs to a worker at a time (default: 1)"),
+        OptionSpec(id: .maxTasksPerChild, long: "max-tasks-per-child", short: nil, value: "N",
+                   help: "with --pool process: replace a worker process after N jobs"),
         OptionSpec(id: .argFile, long: "arg-file", short: "a", value: "FILE",
                    help: "read records from FILE instead of stdin; jobs then inherit stdin"),
         OptionSpec(id: .null, long: "null", short: "0", value: nil, help: "records end with NUL, not newline"),

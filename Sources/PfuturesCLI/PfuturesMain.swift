@@ -9,6 +9,15 @@ import Glibc
 public enum PfuturesMain {
     /// Runs pfutures with `arguments` (argv without the program name), as bytes.
     public static func main(_ arguments: [[UInt8]]) -> Int32 {
+        if arguments.first == OrphanGuard.argument { return OrphanGuard.serve() }
+        if arguments.first == WorkerSettings.argument {
+            do throws(ProtocolError) {
+                return WorkerMain.serve(try WorkerSettings(arguments: Array(arguments.dropFirst())))
+            } catch {
+                reportError("worker: \(error.description)")
+                return 2
+            }
+        }
         guard let word = arguments.first.map({ String(decoding: $0, as: UTF8.self) }) else {
             return usageError("missing subcommand", hint: "pfutures --help")
         }

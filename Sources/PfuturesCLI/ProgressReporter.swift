@@ -1,6 +1,7 @@
 // --progress: a status line on stderr, redrawn in place on a terminal and
 // printed as plain periodic lines otherwise. It goes through the output
 // sink's lock, so it never lands inside a job's output.
+import Futures
 import Jobs
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,7 @@ final class ProgressReporter: Sendable {
 
     func start() {
         let interval: Int32 = onTerminal ? 250 : 2000
-        _ = startDetachedThread { [self] in
+        WorkerThread.detach(name: "progress") { [self] in
             var pfd = pollfd(fd: done.fd, events: Int16(POLLIN), revents: 0)
             while true {
                 pfd.revents = 0

@@ -12,7 +12,10 @@ struct RunCommand {
     /// Runs every job and returns the exit status.
     func execute() -> Int32 {
         SignalWatcher.blockSignals()
-        let control = RunControl(workerCap: config.workerCap, halt: config.halt)
+        // With worker processes, up to chunksize jobs wait inside each worker.
+        let gateLimit = config.pool == .process && config.workerCap != Int.max
+            ? config.workerCap * config.chunksize : config.workerCap
+        let control = RunControl(workerCap: gateLimit, halt: config.halt)
         SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
         SignalWatcher.watchStdout(for: control)
 
@@ -36,8 +39,13 @@ struct RunCommand {
         }
         let sink = OutputSink(keepOrder: config.keepOrder) { control.stdoutClosed() }
         let launcher = JobLauncher(shell: config.shell, inheritStdin: config.argFile != nil)
+        let workerPool = config.pool == .process ? makeWorkerPool(control) : nil
+        if config.pool == .process && workerPool == nil {
+            reportError("cannot find the pfutures binary to start worker processes")
+            return ExitStatus.usage
+        }
         var initializer: (@Sendable () throws -> Void)?
-        if let command = config.initializer {
+        if let command = config.initializer, workerPool == nil {
             initializer = { try launcher.runInitializer(command, stopSwitch: control.stopRunning) }
         }
         // The gate enforces -j (and follows SIGUSR1/2); the pool only supplies
@@ -45,8 +53,8 @@ struct RunCommand {
         let executor = ThreadPoolExecutor(maxWorkers: Int.max, threadNamePrefix: "job", initializer: initializer)
         let reader = RecordReader(fd: inputFD, format: config.recordFormat, wakeFD: control.noMoreStarts.fd)
         let copier = config.copy.map { FileCopier(options: $0) }
-        let runner = JobRunner(config: config, launcher: launcher, copier: copier, sink: sink, control: control,
-                               jobLog: jobLog, events: events)
+        let runner = JobRunner(config: config, launcher: launcher, copier: copier, workerPool: workerPool, sink: sink,
+                               control: control, jobLog: jobLog, events: events)
         let progress = config.progress ? ProgressReporter(control: control, sink: sink, showBytes: copier != nil) : nil
         progress?.start()
 
@@ -93,9 +101,35 @@ struct RunCommand {
             control.recordOwnFailure()
         }
         executor.shutdown(wait: true, cancelFutures: false)
+        workerPool?.shutdown()
+        control.running.finish()
         progress?.finish()
         for line in control.summaryLines() { reportError(line) }
         return control.exitStatus
+    }
+
+    /// Worker processes for --pool process; they stop their jobs when the run
+    /// must stop running jobs.
+    private func makeWorkerPool(_ control: RunControl) -> WorkerPool? {
+        guard let executable = currentExecutable() else { return nil }
+        var settings = WorkerSettings()
+        settings.shell = config.shell
+        settings.initializer = config.initializer
+        settings.copy = config.copy ?? CopyOptions()
+        // -j0 asks for no cap; worker processes still need a number.
+        let size = config.workerCap == Int.max ? 4 * processorCount : config.workerCap
+        let pool = WorkerPool(size: size, chunksize: config.chunksize, maxTasksPerChild: config.maxTasksPerChild,
+                              executable: executable, settings: settings) { reason in
+            control.poolFailed(BrokenProcessPool(reason: reason))
+        }
+        control.followCap { delta in pool.resize(by: delta) }
+        let stopFD = control.stopRunning.fd
+        WorkerThread.detach(name: "pool-stop") {
+            var pfd = pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)
+            while poll(&pfd, 1, -1) < 0 && errno == EINTR {}
+            pool.stop()
+        }
+        return pool
     }
 
     /// Whether the job whose job-log Command field is `key` is skipped.
@@ -122,4 +156,10 @@ struct RunCommand {
         }
         return false
     }
+}
+
+/// The process pool can no longer run jobs (concurrent.futures' BrokenProcessPool).
+struct BrokenProcessPool: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "process pool is broken: \(reason)" }
 }

@@ -16,6 +16,9 @@ struct HaltPolicy: Equatable {
 /// Which logged jobs --resume skips.
 enum ResumeMode: Equatable { case none, all, succeededOnly }
 
+/// Which executor runs the jobs.
+enum PoolKind: Equatable { case thread, process }
+
 /// Everything `run` needs, validated.
 struct RunConfiguration {
     var template = CommandTemplate.command
@@ -44,6 +47,10 @@ struct RunConfiguration {
     var minFreeMemory: Int?
     /// Set for `pfutures copy`.
     var copy: CopyOptions?
+    var pool = PoolKind.thread
+    var chunksize = 1
+    var maxTasksPerChild: Int?
+    private var workerCapGiven = false
 
     init() {}
 
@@ -56,7 +63,17 @@ struct RunConfiguration {
         for (id, raw) in parsed.values {
             let text = String(decoding: raw, as: UTF8.self)
             switch id {
-            case .jobs, .maxProcs, .maxWorkers: workerCap = try Self.workerCap(text, option: id)
+            case .jobs, .maxProcs, .maxWorkers:
+                workerCap = try Self.workerCap(text, option: id)
+                workerCapGiven = true
+            case .pool:
+                switch text {
+                case "thread": pool = .thread
+                case "process": pool = .process
+                default: throw UsageError(message: "--pool: '\(text)' is not thread or process")
+                }
+            case .chunksize: chunksize = try Self.count(text, option: "--chunksize", allowZero: false)
+            case .maxTasksPerChild: maxTasksPerChild = try Self.count(text, option: "--max-tasks-per-child", allowZero: false)
             case .argFile: argFile = raw
             case .null: recordFormat = .nul
             case .delimiter: recordFormat = RecordFormat(delimiter: try Self.delimiter(raw), skipsEmpty: false)
@@ -114,6 +131,10 @@ struct RunConfiguration {
             throw UsageError(message: "--shell-template: needs a COMMAND template")
         } else if replaceToken != nil {
             throw UsageError(message: "-I: needs a COMMAND template")
+        }
+        if pool == .process && !workerCapGiven { workerCap = processorCount }
+        if pool == .thread && (parsed.has(.chunksize) || parsed.has(.maxTasksPerChild)) {
+            throw UsageError(message: "--\(parsed.has(.chunksize) ? "chunksize" : "max-tasks-per-child"): needs --pool process")
         }
         if resume != .none && jobLog == nil {
             throw UsageError(message: "--\(resume == .all ? "resume" : "resume-failed"): needs --joblog FILE")

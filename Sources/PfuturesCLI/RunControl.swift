@@ -19,9 +19,10 @@ struct RunCounts {
     var cancelled = 0
     var notRun = 0
     var bytesCopied = 0
+    var lost = 0
     var inputEnded = false
-    var finished: Int { succeeded + failed + timedOut + killed + couldNotStart }
-    var unsuccessful: Int { failed + timedOut + killed + couldNotStart + cancelled + notRun }
+    var finished: Int { succeeded + failed + timedOut + killed + couldNotStart + lost }
+    var unsuccessful: Int { failed + timedOut + killed + couldNotStart + lost + cancelled + notRun }
 }
 
 /// Run-wide stop state and outcome tally, safe from any thread.
@@ -43,7 +44,7 @@ final class RunControl: Sendable {
     /// Fired when running jobs must be stopped with the kill sequence.
     let stopRunning = StopSwitch()
     let gate: SlotGate
-    let running = RunningJobs()
+    let running = RunningJobs(guardian: OrphanGuard.forThisProgram())
     private let halt: HaltPolicy?
 
     init(workerCap: Int, halt: HaltPolicy?) {
@@ -94,7 +95,15 @@ final class RunControl: Sendable {
         stopRunning.fire()
     }
 
-    func adjustCap(by delta: Int) { gate.adjust(by: delta) }
+    /// Follows the cap's moves besides the gate (the worker processes).
+    private let capFollower = Mutex<(@Sendable (Int) -> Void)?>(nil)
+
+    func followCap(_ follower: @escaping @Sendable (Int) -> Void) { capFollower.withLock { $0 = follower } }
+
+    func adjustCap(by delta: Int) {
+        gate.adjust(by: delta)
+        capFollower.withLock { $0 }?(delta)
+    }
 
     func jobRead() { state.withLock { $0.counts.read += 1 } }
     func jobStarted() { state.withLock { $0.counts.running += 1 } }
@@ -102,6 +111,9 @@ final class RunControl: Sendable {
     func cancelled() { state.withLock { $0.counts.cancelled += 1 } }
     func notRun() { state.withLock { $0.counts.notRun += 1 } }
     func copied(bytes: Int) { state.withLock { $0.counts.bytesCopied += bytes } }
+    /// True once the executor broke (a failed --initializer).
+    var isBroken: Bool { state.withLock { $0.statuses.contains(ExitStatus.usage) } }
+
     /// True once a stopping signal (SIGINT, SIGTERM, SIGHUP) arrived.
     var signalled: Bool { state.withLock { $0.stopSignal != nil } }
     var counts: RunCounts { state.withLock { $0.counts } }
@@ -119,6 +131,7 @@ final class RunControl: Sendable {
             case .timedOut: state.counts.timedOut += 1
             case .signaled: state.counts.killed += 1
             case .spawnFailed: state.counts.couldNotStart += 1
+            case .lost: state.counts.lost += 1
             }
             guard !outcome.succeeded else { return (false, false) }
             if state.firstFailures.count < 3 { state.firstFailures.append(command) }
@@ -151,7 +164,8 @@ final class RunControl: Sendable {
             let c = state.counts
             guard c.unsuccessful > 0, !state.stdoutClosed else { return [] }
             let kinds = [("failed", c.failed), ("timed out", c.timedOut), ("killed", c.killed),
-                         ("could not start", c.couldNotStart), ("cancelled", c.cancelled), ("not run", c.notRun)]
+                         ("could not start", c.couldNotStart), ("lost with their worker", c.lost),
+                         ("cancelled", c.cancelled), ("not run", c.notRun)]
             let parts = kinds.filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }
             let total = c.finished + c.cancelled + c.notRun
             var lines = [Array("\(c.unsuccessful) of \(total) jobs did not succeed: \(parts.joined(separator: ", "))".utf8)]

@@ -22,7 +22,7 @@ enum SignalWatcher {
 
     /// Starts the watching thread for `run`.
     static func start(for run: RunControl, deadline: Deadline?) {
-        let started = startDetachedThread {
+        WorkerThread.detach(name: "signals") {
             var set = signalSet()
             var fired = false
             while true {
@@ -46,7 +46,6 @@ enum SignalWatcher {
                 }
             }
         }
-        precondition(started, "cannot start the signal thread")
     }
 
     /// When stdout is a pipe, notices its reader going away at once (poll
@@ -54,7 +53,7 @@ enum SignalWatcher {
     static func watchStdout(for run: RunControl) {
         var info = stat()
         guard fstat(1, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO else { return }
-        _ = startDetachedThread {
+        WorkerThread.detach(name: "stdout-watch") {
             var pfd = pollfd(fd: 1, events: 0, revents: 0)
             while poll(&pfd, 1, -1) < 0 && errno == EINTR {}
             if pfd.revents & Int16(POLLERR | POLLHUP) != 0 { run.stdoutClosed() }
@@ -67,25 +66,4 @@ enum SignalWatcher {
         for signo in stopping + capping { sigaddset(&set, signo) }
         return set
     }
-}
-
-/// Starts a detached thread (it ends with the process).
-func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    defer { pthread_attr_destroy(&attributes) }
-    var handle = pthread_t()
-    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    return pthread_create(&handle, &attributes, detachedEntry, box) == 0
-}
-
-private final class ThreadBody: Sendable {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-}
-
-private func detachedEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-    Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
-    return nil
 }

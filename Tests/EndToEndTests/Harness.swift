@@ -21,10 +21,25 @@ final class Harness {
     let directory: URL
     var path: String { directory.path }
 
+    static let closeLeakedDescriptors =
+        "for p in /proc/$$/fd/*; do n=${p##*/}; if [ \"$n\" -gt 2 ]; then eval \"exec $n>&-\"; fi; done; exec \"$0\" \"$@\""
+
     static let binary: String = {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         return exe.deletingLastPathComponent().appendingPathComponent("pfutures").path
     }()
+
+    /// The pool the suite runs with: `make test` runs it once per kind
+    /// (PFUTURES_E2E_POOL=process for the second pass).
+    static let pool = ProcessInfo.processInfo.environment["PFUTURES_E2E_POOL"] ?? "thread"
+
+    /// `arguments` with `--pool process` added after the subcommand when the
+    /// suite runs against the process pool.
+    static func withPool(_ arguments: [String]) -> [String] {
+        guard pool == "process", let first = arguments.first, first == "run" || first == "copy",
+              !arguments.contains(where: { $0.hasPrefix("--pool") }) else { return arguments }
+        return [first, "--pool", "process"] + arguments.dropFirst()
+    }
 
     init() throws {
         directory = FileManager.default.temporaryDirectory
@@ -37,8 +52,10 @@ final class Harness {
     /// Starts pfutures; the caller feeds stdin and waits.
     func start(_ arguments: [String], stdin: FileHandle? = nil) throws -> (Process, Pipe, Pipe) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
+        // bash closes what the test process leaked (other tests' pipes run
+        // concurrently), so pfutures starts with only 0, 1 and 2, as from a shell.
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", Self.closeLeakedDescriptors, Self.binary] + Self.withPool(arguments)
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

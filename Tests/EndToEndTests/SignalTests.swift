@@ -57,23 +57,38 @@ import Testing
         #expect(h.eventually(10) { processes(matching: marker, programOnly: true).isEmpty }, "no orphan lives on")
     }
 
-    @Test func jobsInheritNoDescriptorOfPfutures() throws {
-        // bash first closes every descriptor above 2 that the test process
-        // leaked, so whatever the job sees beyond 0-2 came from pfutures.
+    @Test func grandchildrenDieWithAPfuturesKilledBySigkill() throws {
         let h = try Harness()
-        let closeAll = "for p in /proc/$$/fd/*; do n=${p##*/}; if [ \"$n\" -gt 2 ]; then eval \"exec $n>&-\"; fi; done 2>/dev/null; exec \"$0\" \"$@\""
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", closeAll, Harness.binary, "run", "sh", "-c", "ls /proc/self/fd"]
-        process.currentDirectoryURL = h.directory
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        process.standardInput = input
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        input.fileHandleForWriting.write(Data("x\n".utf8))
-        try input.fileHandleForWriting.close()
-        let r = h.collect(process, arguments: ["run", "sh", "-c", "ls /proc/self/fd"], out: out, err: err)
+        let marker = "pf-grandchild-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createSymbolicLink(atPath: h.file(marker), withDestinationPath: "/bin/sleep")
+        let pipe = Pipe()
+        // The shell stays in between: the sleeps are grandchildren of pfutures.
+        let (process, _, _) = try h.start(["run", "-j2"], stdin: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data("./\(marker) 60; true\n./\(marker) 61; true\n".utf8))
+        #expect(h.eventually { processes(matching: marker, programOnly: true).count == 2 })
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? pipe.fileHandleForWriting.close()
+        #expect(h.eventually(10) { processes(matching: marker, programOnly: true).isEmpty }, "no grandchild lives on")
+    }
+
+    @Test func backgroundDaemonsOfFinishedJobsAreLeftAlone() throws {
+        // xargs leaves what a finished job started in the background; so do we.
+        let h = try Harness()
+        let marker = "pf-daemon-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createSymbolicLink(atPath: h.file(marker), withDestinationPath: "/bin/sleep")
+        let r = try h.run(["run", "-u"], input: "./\(marker) 30 >/dev/null 2>&1 &\n")
+        #expect(r.status == 0, "\(r)")
+        usleep(300_000)
+        let left = processes(matching: marker, programOnly: true)
+        #expect(left.count == 1)
+        for pid in left { kill(pid, SIGKILL) }
+    }
+
+    @Test func jobsInheritNoDescriptorOfPfutures() throws {
+        // The harness starts pfutures with only 0-2 open, so whatever the job
+        // sees beyond those came from pfutures.
+        let r = try Harness().run(["run", "sh", "-c", "ls /proc/self/fd"], input: "x\n")
         // 0-2 are the job's stdio; 3 is the directory ls itself opened.
         #expect(Set(r.out.split(separator: "\n")) == ["0", "1", "2", "3"], "\(r)")
     }
