@@ -25,9 +25,12 @@ build: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 	@echo "built $$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/pfutures"
 
-# The end-to-end tests drive the debug binary that `swift build` leaves in .build.
+# The end-to-end tests drive the debug binary that `swift build` leaves in .build;
+# they run once against the thread pool (with every other test) and once
+# against the process pool.
 test: deps lint-man
 	$(SWIFT) build --build-tests
+	PFUTURES_E2E_POOL=process $(SWIFT) test --skip-build --parallel --filter EndToEndTests
 	$(SWIFT) test --skip-build --parallel
 
 tsan: deps

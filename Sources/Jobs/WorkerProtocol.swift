@@ -147,7 +147,7 @@ extension WireJob {
         w.u32(slot)
         w.u8(kind.rawValue)
         w.duration(timeout)
-        w.duration(killAfter)
+        w.u64(UInt64(max(0, killAfter.components.seconds * 1_000_000_000 + killAfter.components.attoseconds / 1_000_000_000)))
         w.u8(capture ? 1 : 0)
         w.u32(UInt32(strings.count))
         for s in strings { w.string(s) }
@@ -156,7 +156,7 @@ extension WireJob {
     static func read(from r: inout FrameReader) throws(ProtocolError) -> WireJob {
         let sequence = try r.u64(), slot = try r.u32()
         guard let kind = Kind(rawValue: try r.u8()) else { throw ProtocolError("unknown job kind") }
-        let timeout = try r.duration(), killAfter = try r.duration() ?? .zero
+        let timeout = try r.duration(), killAfter = Duration.nanoseconds(Int64(min(try r.u64(), UInt64(Int64.max))))
         let capture = try r.u8() != 0
         let count = try r.u32()
         guard count <= 1 << 20 else { throw ProtocolError("too many strings in a job") }
