@@ -47,6 +47,15 @@ for name, label in (("copy-small", "5000 x 4 KiB"), ("copy-large", "20 x 50 MiB"
     pf = m["pfutures"]
     print(f"| {label} | {pf * 1000:.1f} ms | {m['cp-r'] * 1000:.1f} ms | {m['xargs-cp'] * 1000:.1f} ms | "
           f"{ratio(pf, m['cp-r'])} | {ratio(pf, m['xargs-cp'])} | <= 1.0x cp -r, <= 0.1x per-file cp |")
+m = medians("pool-true")
+print("\n| --pool process vs thread | thread | process | process, --chunksize 16 | ratio | target |")
+print("|---|---|---|---|---|---|")
+print(f"| 2000 x true, -j2 | {m['thread'] * 1000:.1f} ms | {m['process'] * 1000:.1f} ms | "
+      f"{m['process-chunk16'] * 1000:.1f} ms | {ratio(m['process'], m['thread'])} | <= 1.2x |")
+for name, label in (("copy-small", "5000 x 4 KiB copy"), ("copy-large", "20 x 50 MiB copy")):
+    m = medians(name)
+    print(f"| {label} | {m['pfutures'] * 1000:.1f} ms | {m['process'] * 1000:.1f} ms |  | "
+          f"{ratio(m['process'], m['pfutures'])} | <= 1.2x |")
 print(f"\nGrouped output check: {lines} lines (expected 100000).")
 print(f"Peak RSS streaming records with -n 1000: 100k records {rss100k / 1024:.1f} MiB, "
       f"1M records {rss1m / 1024:.1f} MiB (target <= 32 MiB, flat).")

@@ -58,6 +58,11 @@ bench output-500x200 \
     -n parallel "parallel --will-cite -j2 sh $OUT/lines200.sh < $OUT/500.txt > /dev/null"
 lines=$("$PF" run -j2 sh "$OUT/lines200.sh" < "$OUT/500.txt" | wc -l)
 
+bench pool-true \
+    -n thread "$PF run -j2 true < $OUT/2000.txt" \
+    -n process "$PF run --pool process -j2 true < $OUT/2000.txt" \
+    -n process-chunk16 "$PF run --pool process -j2 --chunksize 16 true < $OUT/2000.txt"
+
 # Copy: 5000 files of 4 KiB and 20 of 50 MiB, fresh destinations each run.
 rm -rf "$OUT/tree" && mkdir -p "$OUT/tree/small" "$OUT/tree/large"
 python3 - "$OUT/tree" <<'PY'
@@ -76,7 +81,8 @@ for kind in small large; do
     bench "copy-$kind" --prepare "rm -rf $OUT/copy; mkdir -p $OUT/copy/$kind" \
         -n pfutures "$PF copy -j2 < $OUT/$kind-pairs.txt" \
         -n cp-r "cp -r $OUT/tree/$kind $OUT/copy/" \
-        -n xargs-cp "xargs -P2 -n2 cp < $OUT/$kind-args.txt"
+        -n xargs-cp "xargs -P2 -n2 cp < $OUT/$kind-args.txt" \
+        -n process "$PF copy --pool process -j2 < $OUT/$kind-pairs.txt"
 done
 rm -rf "$OUT/tree" "$OUT/copy"
 
