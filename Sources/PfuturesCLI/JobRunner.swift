@@ -96,14 +96,7 @@ struct JobRunner: Sendable {
         if case .invalid = work {  // nothing to send: fail it here, as the thread pool does
             return runAttempt(work, sequence: sequence, slot: 0, tag: tag, attempt: attempt)
         }
-        let receiver: OutputReceiver?
-        var grouped: GroupedReceiver?
-        var lines: LineReceiver?
-        switch config.outputMode {
-        case .group: grouped = GroupedReceiver(tag: tag); receiver = grouped
-        case .lineBuffer: lines = LineReceiver(sink: sink, tag: tag); receiver = lines
-        case .ungroup: receiver = DirectReceiver(sink: sink)
-        }
+        let (receiver, grouped, lines) = receivers(tag: tag, remote: true)
         let observer = RemoteJob(receiver: receiver, running: control.running) { pid, slot, invocation in
             emitStart(invocation, sequence: sequence, slot: Int(slot), pid: pid, attempt: attempt)
         }
@@ -154,15 +147,8 @@ struct JobRunner: Sendable {
             }
             if copier != nil && bytes > 0 { control.copied(bytes: bytes) }
         }
-        if let events {
-            let (kind, code, signal) = Self.describe(outcome)
-            events.emit("finish", ["seq": .int(sequence), "slot": .int(Int(observer.slot)),
-                                   "pid": observer.pid.map { .int(Int($0)) } ?? .null,
-                                   "attempt": .int(attempt), "outcome": .text(kind),
-                                   "exit": code.map { .int(Int($0)) } ?? .null,
-                                   "signal": signal.map { .int(Int($0)) } ?? .null,
-                                   "duration": .double(runtime), "command": .bytes(work.command)])
-        }
+        emitFinish(outcome, sequence: sequence, slot: Int(observer.slot), pid: observer.pid, attempt: attempt,
+                   runtime: runtime, command: work.command)
         let received = copier != nil ? bytes : (grouped?.output.stdout.count ?? 0) + (grouped?.output.stderr.count ?? 0)
         return AttemptResult(outcome: outcome, output: grouped?.output, startedAt: startedAt, runtime: runtime,
                              received: received)
@@ -199,27 +185,43 @@ struct JobRunner: Sendable {
         }
         let elapsed = ContinuousClock.now - clock
         let runtime = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        if let events {
-            let (kind, code, signal) = Self.describe(outcome)
-            events.emit("finish", ["seq": .int(sequence), "slot": .int(slot), "pid": pid.map { .int(Int($0)) } ?? .null,
-                                   "attempt": .int(attempt), "outcome": .text(kind),
-                                   "exit": code.map { .int(Int($0)) } ?? .null,
-                                   "signal": signal.map { .int(Int($0)) } ?? .null,
-                                   "duration": .double(runtime), "command": .bytes(work.command)])
-        }
+        emitFinish(outcome, sequence: sequence, slot: slot, pid: pid, attempt: attempt, runtime: runtime,
+                   command: work.command)
         return AttemptResult(outcome: outcome, output: output, startedAt: startedAt, runtime: runtime, received: received)
+    }
+
+    /// Where a job's output goes for the output mode: the receiver to feed,
+    /// and the grouped or line receiver behind it. Ungrouped local jobs write
+    /// to pfutures' descriptors themselves (no receiver); a worker's jobs
+    /// cannot, so their output is passed on as it comes.
+    private func receivers(tag: [UInt8]?, remote: Bool) -> (OutputReceiver?, GroupedReceiver?, LineReceiver?) {
+        switch config.outputMode {
+        case .group:
+            let grouped = GroupedReceiver(tag: tag)
+            return (grouped, grouped, nil)
+        case .lineBuffer:
+            let lines = LineReceiver(sink: sink, tag: tag)
+            return (lines, nil, lines)
+        case .ungroup:
+            return (remote ? DirectReceiver(sink: sink) : nil, nil, nil)
+        }
+    }
+
+    /// The `finish` event of one attempt.
+    private func emitFinish(_ outcome: JobOutcome, sequence: Int, slot: Int, pid: Int32?, attempt: Int,
+                            runtime: Double, command: [UInt8]) {
+        guard let events else { return }
+        let (kind, code, signal) = Self.describe(outcome)
+        events.emit("finish", ["seq": .int(sequence), "slot": .int(slot), "pid": pid.map { .int(Int($0)) } ?? .null,
+                               "attempt": .int(attempt), "outcome": .text(kind),
+                               "exit": code.map { .int(Int($0)) } ?? .null,
+                               "signal": signal.map { .int(Int($0)) } ?? .null,
+                               "duration": .double(runtime), "command": .bytes(command)])
     }
 
     private func runProcess(_ invocation: Invocation, sequence: Int, slot: Int, tag: [UInt8]?, attempt: Int)
         -> (JobOutcome, Int32?, JobOutput?) {
-        var grouped: GroupedReceiver?
-        var lines: LineReceiver?
-        let receiver: OutputReceiver?
-        switch config.outputMode {
-        case .group: grouped = GroupedReceiver(tag: tag); receiver = grouped
-        case .lineBuffer: lines = LineReceiver(sink: sink, tag: tag); receiver = lines
-        case .ungroup: receiver = nil
-        }
+        let (receiver, grouped, lines) = receivers(tag: tag, remote: false)
         let outcome: JobOutcome
         var pid: Int32?
         switch launcher.launch(invocation, sequence: sequence, slot: slot, capture: receiver != nil) {
