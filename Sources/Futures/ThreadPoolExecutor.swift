@@ -9,7 +9,9 @@ import Glibc
 /// Runs work on a pool of threads, as Python's `ThreadPoolExecutor`.
 /// @unchecked Sendable: all mutable state is behind `lock`.
 public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
-    public let maxWorkers: Int
+    /// The most threads this pool starts.
+    public var maxWorkers: Int { lock.withLock { limit } }
+    private var limit: Int
     private let namePrefix: String
     private let initializer: (@Sendable () throws -> Void)?
     private let lock = ConditionLock()
@@ -36,7 +38,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
                 initializer: (@Sendable () throws -> Void)? = nil) {
         let count = maxWorkers ?? Self.defaultMaxWorkers
         precondition(count > 0, "maxWorkers must be greater than 0")
-        self.maxWorkers = count
+        self.limit = count
         self.namePrefix = threadNamePrefix
         self.initializer = initializer
     }
@@ -56,7 +58,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
             if isShutdown { throw ExecutorShutdownError() }
             queue.append(item)
             let free = started - busy
-            if queue.count - queueHead > free && started < maxWorkers {
+            if queue.count - queueHead > free && started < limit {
                 startThreadLocked()
             } else if waiting > wakeups {
                 // Wake a sleeper only when none is already on its way: a busy
@@ -66,6 +68,15 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
             }
         }
         return future
+    }
+
+    /// Moves the thread limit by `delta` (never below 1); for pfutures'
+    /// SIGUSR1/SIGUSR2, not part of the concurrent.futures API.
+    package func adjustMaxWorkers(by delta: Int) {
+        lock.withLock {
+            if limit != Int.max { limit = max(1, limit + delta) }
+            if queue.count - queueHead > started - busy && started < limit { startThreadLocked() }
+        }
     }
 
     public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {

@@ -15,7 +15,9 @@ struct RunCommand {
         // With worker processes, up to chunksize jobs wait inside each worker.
         let gateLimit = config.pool == .process && config.workerCap != Int.max
             ? config.workerCap * config.chunksize : config.workerCap
-        let control = RunControl(workerCap: gateLimit, halt: config.halt)
+        // Pacing decides each start when it happens, so it queues nothing ahead.
+        let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil
+        let control = RunControl(workerCap: gateLimit, lookahead: paced ? 0 : min(gateLimit, 64), halt: config.halt)
         SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
         SignalWatcher.watchStdout(for: control)
 
@@ -48,9 +50,10 @@ struct RunCommand {
         if let command = config.initializer, workerPool == nil {
             initializer = { try launcher.runInitializer(command, stopSwitch: control.stopRunning) }
         }
-        // The gate enforces -j (and follows SIGUSR1/2); the pool only supplies
-        // threads, started lazily, so its thread count is the peak concurrency.
-        let executor = ThreadPoolExecutor(maxWorkers: Int.max, threadNamePrefix: "job", initializer: initializer)
+        // The pool has one thread per worker slot, started lazily; the gate
+        // hands out slot numbers ({%}) and follows SIGUSR1/2 with the pool.
+        let executor = ThreadPoolExecutor(maxWorkers: gateLimit, threadNamePrefix: "job", initializer: initializer)
+        control.followCap { delta in executor.adjustMaxWorkers(by: delta) }
         let reader = RecordReader(fd: inputFD, format: config.recordFormat, wakeFD: control.noMoreStarts.fd)
         let copier = config.copy.map { FileCopier(options: $0) }
         let runner = JobRunner(config: config, launcher: launcher, copier: copier, workerPool: workerPool, sink: sink,
@@ -72,26 +75,32 @@ struct RunCommand {
                     continue
                 }
             }
-            guard waitForPace(control, lastStart: lastStart), let slot = control.gate.acquire() else {
+            guard waitForPace(control, lastStart: lastStart), let ticket = control.admission.acquire() else {
                 runner.cancelled(sequence: sequence, records: records)
                 break reading
             }
             lastStart = .now
             let job = sequence, jobRecords = records
             do {
-                let future = try executor.submit { runner.run(sequence: job, slot: slot, records: jobRecords) }
-                // The slot goes back once the worker is free again, so the
-                // next job reuses that thread. A broken pool fails queued
-                // jobs without running them.
-                future.addDoneCallback { future in
-                    if let error = try? future.exception(timeout: .zero) {
-                        runner.notRun(sequence: job, slot: slot, records: jobRecords, because: error)
+                let future = try executor.submit {
+                    // A job queued when the run began to stop never starts.
+                    guard !control.isStopping, let slot = control.gate.acquire() else {
+                        runner.cancelled(sequence: job, records: jobRecords)
+                        return
                     }
+                    runner.run(sequence: job, slot: slot, records: jobRecords)
                     control.gate.release(slot)
                 }
+                // A broken pool fails queued jobs without running them.
+                future.addDoneCallback { future in
+                    if let error = try? future.exception(timeout: .zero) {
+                        runner.notRun(sequence: job, slot: 0, records: jobRecords, because: error)
+                    }
+                    control.admission.release(ticket)
+                }
             } catch {
-                runner.notRun(sequence: job, slot: slot, records: jobRecords, because: error)
-                control.gate.release(slot)
+                runner.notRun(sequence: job, slot: 0, records: jobRecords, because: error)
+                control.admission.release(ticket)
                 break reading
             }
         }

@@ -43,12 +43,17 @@ final class RunControl: Sendable {
     let noMoreStarts = StopSwitch()
     /// Fired when running jobs must be stopped with the kill sequence.
     let stopRunning = StopSwitch()
+    /// Worker slots: at most the cap of jobs run at once.
     let gate: SlotGate
+    /// Jobs handed to the executor: those running plus a few queued behind
+    /// them, so a worker that finishes a job starts the next at once.
+    let admission: SlotGate
     let running = RunningJobs(guardian: OrphanGuard.forThisProgram())
     private let halt: HaltPolicy?
 
-    init(workerCap: Int, halt: HaltPolicy?) {
+    init(workerCap: Int, lookahead: Int, halt: HaltPolicy?) {
         gate = SlotGate(limit: workerCap)
+        admission = SlotGate(limit: workerCap > Int.max - lookahead ? Int.max : workerCap + lookahead)
         self.halt = halt
     }
 
@@ -58,6 +63,7 @@ final class RunControl: Sendable {
     private func stopStarting() {
         noMoreStarts.fire()
         gate.close()
+        admission.close()
     }
 
     /// Waits `duration` unless the run starts stopping; true if it waited it out.
@@ -96,13 +102,14 @@ final class RunControl: Sendable {
     }
 
     /// Follows the cap's moves besides the gate (the worker processes).
-    private let capFollower = Mutex<(@Sendable (Int) -> Void)?>(nil)
+    private let capFollowers = Mutex<[@Sendable (Int) -> Void]>([])
 
-    func followCap(_ follower: @escaping @Sendable (Int) -> Void) { capFollower.withLock { $0 = follower } }
+    func followCap(_ follower: @escaping @Sendable (Int) -> Void) { capFollowers.withLock { $0.append(follower) } }
 
     func adjustCap(by delta: Int) {
         gate.adjust(by: delta)
-        capFollower.withLock { $0 }?(delta)
+        admission.adjust(by: delta)
+        for follower in capFollowers.withLock({ $0 }) { follower(delta) }
     }
 
     func jobRead() { state.withLock { $0.counts.read += 1 } }

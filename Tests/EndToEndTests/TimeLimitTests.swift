@@ -34,7 +34,9 @@ import Testing
 
     @Test func haltSoonLetsRunningJobsFinish() throws {
         let h = try Harness()
-        let job = "if [ $1 = 1 ]; then exit 1; fi; sleep 0.5; touch finished.$1"
+        // Job 1 fails only once job 2 runs, so job 2 is running, not pending, at the halt.
+        let job = "if [ $1 = 1 ]; then while [ ! -e started.2 ]; do sleep 0.02; done; exit 1; fi; "
+            + "touch started.$1; sleep 0.5; touch finished.$1"
         let r = try h.run(["run", "-j2", "--halt", "soon", "sh", "-c", job, "sh"],
                           input: (1...10).map { "\($0)\n" }.joined())
         #expect(r.status == 123, "\(r)")
