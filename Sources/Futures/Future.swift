@@ -1,7 +1,9 @@
 // Future: the state machine of one piece of work. Four methods change the
 // state (cancel, setRunningOrNotifyCancel, setResult, setException); every
 // other member only reads it. Callbacks and waiters are told outside the lock.
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Something that wants to hear when a future finishes (blocking reads,
 /// `wait` and `asCompleted`); told after the future's lock is released.
@@ -13,7 +15,8 @@ protocol CompletionObserver: AnyObject, Sendable {
 ///
 /// A future goes pending → running → finished, or pending → cancelled.
 /// Executors drive it; users read it and may cancel it while it is pending.
-public final class Future<Value: Sendable>: Sendable, Hashable {
+/// @unchecked Sendable: all mutable state is behind `mutex`.
+public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
     enum State {
         case pending
         case running
@@ -43,12 +46,31 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
         var observers: [any CompletionObserver] = []
     }
 
-    // Inline, allocation-free lock; a thread that has to block waits on a
-    // small observer object made only then.
-    private let storage = Mutex(Storage())
+    // A plain pthread mutex (the thread sanitizer sees it; it does not see
+    // Synchronization.Mutex); a thread that has to block waits on a small
+    // observer object made only then, so a future needs no condition variable.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var unguarded = Storage()
 
     /// A new pending future; executors create these, tests may too.
-    public init() {}
+    public init() { pthread_mutex_init(mutex, nil) }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` on the state with the mutex held.
+    private var storage: LockedStorage { LockedStorage(future: self) }
+
+    private struct LockedStorage {
+        let future: Future
+        func withLock<R>(_ body: (inout Storage) throws -> R) rethrows -> R {
+            pthread_mutex_lock(future.mutex)
+            defer { pthread_mutex_unlock(future.mutex) }
+            return try body(&future.unguarded)
+        }
+    }
 
     // MARK: Reading the state
 
