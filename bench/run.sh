@@ -63,7 +63,8 @@ bench pool-true \
     -n process "$PF run --pool process -j2 true < $OUT/2000.txt" \
     -n process-chunk16 "$PF run --pool process -j2 --chunksize 16 true < $OUT/2000.txt"
 
-# Copy: 5000 files of 4 KiB and 20 of 50 MiB, fresh destinations each run.
+# Copy: 5000 files of 4 KiB and 20 of 50 MiB, fresh destinations each run;
+# written data is synced first so no benchmark pays for another's writeback.
 rm -rf "$OUT/tree" && mkdir -p "$OUT/tree/small" "$OUT/tree/large"
 python3 - "$OUT/tree" <<'PY'
 import os, sys
@@ -75,10 +76,11 @@ big = os.urandom(1 << 20) * 50
 for i in range(20):
     with open(f"{root}/large/g{i}", "wb") as f: f.write(big)
 PY
+sync
 for kind in small large; do
     (cd "$OUT/tree/$kind" && ls) | sed "s|.*|$OUT/tree/$kind/&\t$OUT/copy/$kind/|" > "$OUT/$kind-pairs.txt"
     (cd "$OUT/tree/$kind" && ls) | sed "s|.*|$OUT/tree/$kind/& $OUT/copy/$kind/|" > "$OUT/$kind-args.txt"
-    bench "copy-$kind" --prepare "rm -rf $OUT/copy; mkdir -p $OUT/copy/$kind" \
+    bench "copy-$kind" --prepare "rm -rf $OUT/copy; mkdir -p $OUT/copy/$kind; sync" \
         -n pfutures "$PF copy -j2 < $OUT/$kind-pairs.txt" \
         -n cp-r "cp -r $OUT/tree/$kind $OUT/copy/" \
         -n xargs-cp "xargs -P2 -n2 cp < $OUT/$kind-args.txt" \
