@@ -17,7 +17,6 @@ public final class OrphanGuard: Sendable {
 
     private struct State {
         var writeFD: Int32 = -1
-        var pid: pid_t = 0
         var failed = false
     }
     private let state = Mutex(State())
@@ -35,17 +34,18 @@ public final class OrphanGuard: Sendable {
     /// Removes a job's process group once the job has been reaped.
     public func unregister(_ group: pid_t) { send(0x2D, group) }
 
-    /// Says goodbye, so the guard exits without killing anything, and reaps it.
+    /// Says goodbye, so the guard exits without killing anything. It is not
+    /// waited for (that would cost a short run the guard's whole start-up):
+    /// once pfutures exits, init reaps it.
     public func finish() {
-        let (fd, pid) = state.withLock { state -> (Int32, pid_t) in
-            defer { state.writeFD = -1; state.pid = 0 }
-            return (state.writeFD, state.pid)
+        let fd = state.withLock { state -> Int32 in
+            defer { state.writeFD = -1 }
+            return state.writeFD
         }
         guard fd >= 0 else { return }
         var bye: [UInt8] = [0x51, 0, 0, 0, 0]
         _ = write(fd, &bye, 5)
         close(fd)
-        while waitpid(pid, nil, 0) < 0 && errno == EINTR {}
     }
 
     private func send(_ op: UInt8, _ group: pid_t) {
@@ -74,7 +74,6 @@ public final class OrphanGuard: Sendable {
         }
         guard pid > 0 else { close(fds[1]); state.failed = true; return }
         state.writeFD = fds[1]
-        state.pid = pid
     }
 
     /// The guard's own loop: collect groups from stdin; at end of input
