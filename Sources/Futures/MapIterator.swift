@@ -12,7 +12,7 @@ public final class MapIterator<T: Sendable> {
     private var exhausted = false
     private var failed = false
 
-    init(deadline: Deadline?, buffersize: Int, submitNext: @escaping () throws -> Future<T>?) {
+    package init(deadline: Deadline?, buffersize: Int, submitNext: @escaping () throws -> Future<T>?) {
         self.deadline = deadline
         self.buffersize = buffersize
         self.submitNext = submitNext

@@ -1,0 +1,72 @@
+// ProcessPoolExecutor: results and errors cross the process boundary, map
+// keeps order, a crashed worker breaks only its task, workers are reused or
+// replaced, and shutdown behaves as the thread pool's.
+import Foundation
+import Futures
+import FuturesProcessPool
+import TaskFixtures
+import Testing
+
+private let workerProgram = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    .deletingLastPathComponent().appendingPathComponent("task-worker")
+
+private func pool(_ workers: Int, maxTasksPerChild: Int? = nil) -> ProcessPoolExecutor {
+    ProcessPoolExecutor(maxWorkers: workers, executable: workerProgram, maxTasksPerChild: maxTasksPerChild)
+}
+
+@Suite struct ProcessPoolExecutorTests {
+    @Test func resultsAndErrorsComeBack() throws {
+        let executor = pool(2)
+        defer { executor.shutdown() }
+        #expect(try executor.submit(Square(7)).result(timeout: .seconds(60)) == 49)
+        #expect(throws: RemoteTaskError(task: "Fail", message: "nope")) {
+            try executor.submit(Fail("nope")).result(timeout: .seconds(60))
+        }
+    }
+
+    @Test func mapKeepsInputOrder() throws {
+        let executor = pool(3)
+        defer { executor.shutdown() }
+        let squares = try executor.map((1...30).map(Square.init), timeout: .seconds(60)).collect()
+        #expect(squares == (1...30).map { $0 * $0 })
+    }
+
+    @Test func crashedWorkerBreaksOnlyItsTask() throws {
+        let executor = pool(1)
+        defer { executor.shutdown() }
+        let before = try executor.submit(Square(2))
+        let crash = try executor.submit(Crash())
+        let after = try (3...5).map { try executor.submit(Square($0)) }
+        #expect(try before.result(timeout: .seconds(60)) == 4)
+        #expect(throws: BrokenProcessPool.self) { try crash.result(timeout: .seconds(60)) }
+        #expect(try after.map { try $0.result(timeout: .seconds(60)) } == [9, 16, 25], "a new worker took over")
+        #expect(executor.startedWorkers == 2)
+    }
+
+    @Test func workersAreReusedAndCapped() throws {
+        let executor = pool(2)
+        defer { executor.shutdown() }
+        let pids = try (0..<12).map { _ in try executor.submit(WorkerPID(pauseMilliseconds: 20)) }
+            .map { try $0.result(timeout: .seconds(60)) }
+        #expect(Set(pids).count <= 2)
+        #expect(!pids.contains(getpid()), "tasks ran in other processes")
+    }
+
+    @Test func maxTasksPerChildReplacesWorkers() throws {
+        let executor = pool(1, maxTasksPerChild: 1)
+        defer { executor.shutdown() }
+        let pids = try (0..<4).map { _ in try executor.submit(WorkerPID()) }.map { try $0.result(timeout: .seconds(60)) }
+        #expect(Set(pids).count == 4)
+    }
+
+    @Test func shutdownCancelsQueuedTasksAndRefusesNewOnes() throws {
+        let executor = pool(1)
+        let running = try executor.submit(WorkerPID(pauseMilliseconds: 300))
+        let queued = try (0..<5).map { try executor.submit(Square($0)) }
+        executor.shutdown(wait: true, cancelFutures: true)
+        #expect(try running.result(timeout: .seconds(60)) > 0)
+        #expect(queued.allSatisfy { $0.isDone })
+        #expect(queued.contains { $0.isCancelled })
+        #expect(throws: ExecutorShutdownError.self) { _ = try executor.submit(Square(1)) }
+    }
+}
