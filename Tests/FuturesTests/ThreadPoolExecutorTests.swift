@@ -42,9 +42,12 @@ import Glibc
     }
 
     @Test func failingInitializerBreaksThePool() throws {
-        let executor = ThreadPoolExecutor(maxWorkers: 1, initializer: { throw TestError(code: 8) })
+        // The initializer fails only once all three are queued.
+        let queued = Gate()
+        let executor = ThreadPoolExecutor(maxWorkers: 1, initializer: { queued.wait(); throw TestError(code: 8) })
         defer { executor.shutdown() }
         let futures = try (0..<3).map { i in try executor.submit { i } }
+        queued.open()
         for future in futures {
             #expect(throws: BrokenThreadPool.self) { try future.result(timeout: .seconds(30)) }
         }
