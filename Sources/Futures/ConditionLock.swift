@@ -38,6 +38,7 @@ public struct Deadline: Sendable, Comparable {
     /// True once the deadline has passed.
     public var hasPassed: Bool { Deadline.now.nanoseconds >= nanoseconds }
 
+    /// Earlier deadlines order first.
     public static func < (a: Deadline, b: Deadline) -> Bool { a.nanoseconds < b.nanoseconds }
 }
 

@@ -2,7 +2,9 @@
 
 /// The future was cancelled before it ran.
 public struct CancelledError: Error, Equatable, CustomStringConvertible {
+    /// The error, with nothing to say beyond its type.
     public init() {}
+    /// "the future was cancelled".
     public var description: String { "the future was cancelled" }
 }
 
@@ -10,7 +12,9 @@ public struct CancelledError: Error, Equatable, CustomStringConvertible {
 public struct TimeoutError: Error, Equatable, CustomStringConvertible {
     /// How many futures were still unfinished (1 for a single future).
     public let unfinished: Int
+    /// - Parameter unfinished: futures still unfinished when time ran out.
     public init(unfinished: Int = 1) { self.unfinished = unfinished }
+    /// Says how many futures were unfinished.
     public var description: String {
         unfinished == 1 ? "timed out waiting for a future"
                         : "timed out: \(unfinished) futures unfinished"
@@ -20,7 +24,9 @@ public struct TimeoutError: Error, Equatable, CustomStringConvertible {
 /// A state transition that the future's life cycle forbids, such as setting
 /// the result of a future that is already finished.
 public struct InvalidStateError: Error, Equatable, CustomStringConvertible {
+    /// Which transition was refused and why.
     public let description: String
+    /// - Parameter description: which transition was refused and why.
     public init(_ description: String) { self.description = description }
 }
 
@@ -28,12 +34,16 @@ public struct InvalidStateError: Error, Equatable, CustomStringConvertible {
 public struct BrokenThreadPool: Error, Equatable, CustomStringConvertible {
     /// Why the pool broke, e.g. the initializer's error.
     public let reason: String
+    /// - Parameter reason: why the pool broke.
     public init(reason: String) { self.reason = reason }
+    /// "thread pool is broken: " and the reason.
     public var description: String { "thread pool is broken: \(reason)" }
 }
 
 /// Work was submitted to an executor after `shutdown` was called.
 public struct ExecutorShutdownError: Error, Equatable, CustomStringConvertible {
+    /// The error, with nothing to say beyond its type.
     public init() {}
+    /// "cannot submit after shutdown".
     public var description: String { "cannot submit after shutdown" }
 }

@@ -233,6 +233,8 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable {
         for callback in announce.callbacks { try? callback(self) }
     }
 
+    /// Futures are equal only to themselves (identity).
     public static func == (a: Future, b: Future) -> Bool { a === b }
+    /// Hashes the future's identity.
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }

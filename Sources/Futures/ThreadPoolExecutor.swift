@@ -50,6 +50,9 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     /// The number of threads started so far.
     public var threadCount: Int { lock.withLock { started } }
 
+    /// Queues `work`, starting a thread only when no started one is free.
+    /// - Throws: `BrokenThreadPool` once an initializer failed;
+    ///   `ExecutorShutdownError` after `shutdown`.
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T> {
         let future = Future<T>()
         let item: any WorkItem = QueuedWork(future: future, work: work)
@@ -79,6 +82,8 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
         }
     }
 
+    /// Stops accepting work; see `Executor.shutdown(wait:cancelFutures:)`.
+    /// Each thread is joined once, by the first call that waits.
     public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
         let (cancelled, toJoin): ([any WorkItem], [WorkerThread]) = lock.withLock {
             isShutdown = true

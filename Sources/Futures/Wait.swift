@@ -13,7 +13,9 @@ public enum ReturnWhen: Sendable {
 
 /// The futures that were done, and those that were not, when `wait` returned.
 public struct WaitResult<T: Sendable> {
+    /// Futures finished or cancelled when `wait` returned.
     public let done: Set<Future<T>>
+    /// Futures still pending or running when `wait` returned.
     public let notDone: Set<Future<T>>
 }
 

@@ -45,6 +45,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable {
         }
     }
 
+    /// Worker processes at most.
     public let maxWorkers: Int
     private let executable: URL
     private let arguments: [String]

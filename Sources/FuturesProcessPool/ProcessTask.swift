@@ -17,25 +17,33 @@ public protocol ProcessTask: Codable, Sendable {
 }
 
 extension ProcessTask {
+    /// The type's name, e.g. "Resize".
     public static var taskName: String { String(describing: Self.self) }
 }
 
 /// A task threw in its worker; the error's text comes back.
 public struct RemoteTaskError: Error, Equatable, CustomStringConvertible {
+    /// The task's name.
     public let task: String
+    /// The error's text, as the worker described it.
     public let message: String
+    /// - Parameters: task: the task's name; message: the error's text.
     public init(task: String, message: String) {
         self.task = task
         self.message = message
     }
+    /// "NAME failed in its worker: MESSAGE".
     public var description: String { "\(task) failed in its worker: \(message)" }
 }
 
 /// The process pool can no longer run a task: its worker died (killed,
 /// crashed) or could not be started.
 public struct BrokenProcessPool: Error, Equatable, CustomStringConvertible {
+    /// What happened to the worker.
     public let reason: String
+    /// - Parameter reason: what happened to the worker.
     public init(reason: String) { self.reason = reason }
+    /// "process pool is broken: " and the reason.
     public var description: String { "process pool is broken: \(reason)" }
 }
 
