@@ -15,7 +15,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     private let namePrefix: String
     private let initializer: (@Sendable () throws -> Void)?
     private let lock = ConditionLock()
-    private var queue: [any WorkItem] = []
+    private var queue: [WorkItem] = []
     private var queueHead = 0
     private var threads: [WorkerThread] = []  // started and not yet joined
     private var started = 0
@@ -55,7 +55,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     ///   `ExecutorShutdownError` after `shutdown`.
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T> {
         let future = Future<T>()
-        let item: any WorkItem = QueuedWork(future: future, work: work)
+        let item = WorkItem(future: future, work: { try work() })
         try lock.withLock {
             if let broken { throw broken }
             if isShutdown { throw ExecutorShutdownError() }
@@ -85,7 +85,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     /// Stops accepting work; see `Executor.shutdown(wait:cancelFutures:)`.
     /// Each thread is joined once, by the first call that waits.
     public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
-        let (cancelled, toJoin): ([any WorkItem], [WorkerThread]) = lock.withLock {
+        let (cancelled, toJoin): ([WorkItem], [WorkerThread]) = lock.withLock {
             isShutdown = true
             let dropped = cancelFutures ? takeQueueLocked() : []
             lock.broadcast()
@@ -109,7 +109,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
         })
     }
 
-    private func takeQueueLocked() -> [any WorkItem] {
+    private func takeQueueLocked() -> [WorkItem] {
         let items = Array(queue[queueHead...])
         queue.removeAll()
         queueHead = 0
@@ -146,7 +146,7 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
 
     private func breakPool(reason: String) {
         let error = BrokenThreadPool(reason: reason)
-        let pending: [any WorkItem] = lock.withLock {
+        let pending: [WorkItem] = lock.withLock {
             busy -= 1
             if broken == nil { broken = error }
             lock.broadcast()
@@ -158,20 +158,13 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
 
 /// One queued submission. The worker calls `execute` then, once it counts
 /// itself free, `publish`, so a caller woken by the result finds the thread
-/// ready for reuse.
-private protocol WorkItem: AnyObject {
-    func execute()
-    func publish()
-    func fail(_ error: any Error)
-    func cancel()
-}
+/// ready for reuse. Not generic, so queueing costs no metadata look-ups.
+private final class WorkItem {
+    private let future: AnyFuture
+    private let work: @Sendable () throws -> any Sendable
+    private var outcome: Result<any Sendable, any Error>?
 
-private final class QueuedWork<T: Sendable>: WorkItem {
-    private let future: Future<T>
-    private let work: @Sendable () throws -> T
-    private var outcome: Result<T, any Error>?
-
-    init(future: Future<T>, work: @escaping @Sendable () throws -> T) {
+    init(future: AnyFuture, work: @escaping @Sendable () throws -> any Sendable) {
         self.future = future
         self.work = work
     }
@@ -182,11 +175,7 @@ private final class QueuedWork<T: Sendable>: WorkItem {
     }
 
     func publish() {
-        switch outcome {
-        case .success(let value): try? future.setResult(value)
-        case .failure(let error): try? future.setException(error)
-        case nil: break
-        }
+        if let outcome { try? future.finish(outcome) }
     }
 
     func fail(_ error: any Error) { try? future.setException(error) }
