@@ -23,7 +23,8 @@ import Testing
     }
 
     @Test func keepOrderFollowsInputAndDefaultFollowsCompletion() throws {
-        let job = "if [ $1 = 1 ]; then while [ ! -e done.2 ]; do sleep 0.02; done; fi; echo $1; touch done.$1"
+        // Job 1 ends well after job 2 has ended (generous margin for a loaded machine).
+        let job = "if [ $1 = 1 ]; then while [ ! -e done.2 ]; do sleep 0.02; done; sleep 1; fi; echo $1; touch done.$1"
         let ordered = try Harness().run(["run", "-j2", "-k", "sh", "-c", job, "sh"], input: "1\n2\n")
         #expect(ordered.out == "1\n2\n", "\(ordered)")
         let completion = try Harness().run(["run", "-j2", "sh", "-c", job, "sh"], input: "1\n2\n")
