@@ -236,12 +236,12 @@ public final class ProcessPoolExecutor: @unchecked Sendable {
     // MARK: The worker side
 
     /// Call first thing in the host program's main: in a worker process it
-    /// serves `tasks` until its input ends and then exits; elsewhere it
-    /// returns at once.
+    /// serves `tasks` (plus the built-in `CommandTask` and `CopyTask`) until
+    /// its input ends and then exits; elsewhere it returns at once.
     public static func serveIfWorker(_ tasks: [any ProcessTask.Type]) {
         guard ProcessInfo.processInfo.environment[workerVariable] == "1" else { return }
         var runners: [String: (Data) throws -> Data] = [:]
-        for type in tasks { runners[type.taskName] = runner(for: type) }
+        for type in [CommandTask.self, CopyTask.self] + tasks { runners[type.taskName] = runner(for: type) }
         signal(SIGINT, SIG_IGN)  // the parent decides when workers end
         while let request = try? Wire.read(TaskRequest.self, from: 0) {
             var response = TaskResponse(id: request.id)

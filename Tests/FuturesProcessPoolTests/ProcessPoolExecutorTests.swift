@@ -70,3 +70,37 @@ private func pool(_ workers: Int, maxTasksPerChild: Int? = nil) -> ProcessPoolEx
         #expect(throws: ExecutorShutdownError.self) { _ = try executor.submit(Square(1)) }
     }
 }
+
+@Suite struct BuiltinTaskTests {
+    @Test func commandTaskRunsInAWorker() throws {
+        let executor = pool(1)
+        defer { executor.shutdown() }
+        let ok = try executor.submit(CommandTask(["sh", "-c", "echo out; echo err >&2; exit 3"])).result(timeout: .seconds(60))
+        #expect(ok == CommandTask.Output(status: 3, stdout: Data("out\n".utf8), stderr: Data("err\n".utf8)))
+        #expect(throws: RemoteTaskError.self) { try executor.submit(CommandTask([])).result(timeout: .seconds(60)) }
+    }
+
+    @Test func copyTaskCopiesContentsAndMode() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pf-copytask-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("src").path
+        try Data("payload".utf8).write(to: URL(fileURLWithPath: source))
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: source)
+        let executor = pool(1)
+        defer { executor.shutdown() }
+        // A directory destination would receive "src" itself: the source's own place, so use a subdirectory.
+        let inside = directory.appendingPathComponent("inside")
+        try FileManager.default.createDirectory(at: inside, withIntermediateDirectories: true)
+        #expect(try executor.submit(CopyTask(source, to: inside.path)).result(timeout: .seconds(60)) == 7)
+        #expect(try Data(contentsOf: inside.appendingPathComponent("src")) == Data("payload".utf8))
+        #expect(try executor.submit(CopyTask(source, to: directory.appendingPathComponent("dst").path))
+            .result(timeout: .seconds(60)) == 7)
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("dst").path)
+        #expect(attributes[.posixPermissions] as? Int == 0o640)
+        #expect(try Data(contentsOf: directory.appendingPathComponent("dst")) == Data("payload".utf8))
+        #expect(throws: RemoteTaskError.self) {
+            try executor.submit(CopyTask(directory.path + "/missing", to: directory.path + "/x")).result(timeout: .seconds(60))
+        }
+    }
+}
