@@ -45,16 +45,4 @@ final class Recorder: @unchecked Sendable {  // state behind `lock`
         future.cancel()
         #expect(recorder.all == ["cancelled"])
     }
-
-    @Test(arguments: ExecutorKind.allCases)
-    func failingCallbackLeavesExecutorWorking(kind: ExecutorKind) throws {
-        let executor = kind.make(maxWorkers: 1)
-        defer { executor.shutdown(wait: true, cancelFutures: false) }
-        let gate = Gate()
-        let first = try executor.submit { gate.wait(); return 1 }
-        first.addDoneCallback { _ in throw TestError(code: 2) }
-        gate.open()
-        #expect(try first.result(timeout: .seconds(30)) == 1)
-        #expect(try executor.submit { 2 }.result(timeout: .seconds(30)) == 2)
-    }
 }

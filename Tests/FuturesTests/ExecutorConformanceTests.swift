@@ -1,6 +1,8 @@
-// The Executor contract, stamped out for every executor kind: submit, map,
-// shutdown, and no deadlock when work waits on other work.
+// The Executor contract, stamped out for every executor kind (threads and
+// worker processes): submit, map, shutdown. Work is described as `Work`
+// values and synchronised through files, which both kinds can see.
 import Futures
+import TaskFixtures
 import Testing
 
 @Suite struct ExecutorConformanceTests {
@@ -8,111 +10,112 @@ import Testing
     func submitReturnsTheResultOrTheError(kind: ExecutorKind) throws {
         let executor = kind.make(maxWorkers: 2)
         defer { executor.shutdown(wait: true, cancelFutures: false) }
-        #expect(try executor.submit { 6 * 7 }.result(timeout: .seconds(30)) == 42)
-        let failing = try executor.submit { () throws -> Int in throw TestError(code: 4) }
-        #expect(throws: TestError(code: 4)) { try failing.result(timeout: .seconds(30)) }
+        #expect(try executor.submit(.value(42)).result(timeout: .seconds(60)) == 42)
+        let failing = try executor.submit(.fail(4))
+        #expect((try? failing.exception(timeout: .seconds(60))) != nil)
+        #expect(throws: (any Error).self) { try failing.result(timeout: .seconds(60)) }
     }
 
     @Test(arguments: ExecutorKind.allCases)
     func neverRunsMoreThanMaxWorkersAtOnce(kind: ExecutorKind) throws {
+        let scratch = Scratch()
         let executor = kind.make(maxWorkers: 3)
-        let gauge = Gauge()
-        let futures = try (0..<40).map { _ in
-            try executor.submit { gauge.enter(); for _ in 0..<2000 { _ = gauge.peak }; gauge.leave() }
+        let futures = try (0..<24).map { i in
+            try executor.submit(.step(i, log: scratch.file("log"), create: nil, waitFor: nil))
         }
         executor.shutdown(wait: true, cancelFutures: false)
         #expect(futures.allSatisfy { $0.isDone })
-        #expect(gauge.count == 40)
-        #expect(gauge.peak <= 3)
+        #expect(scratch.lines("log").count == 48)
+        #expect(scratch.peakOverlap("log") <= 3)
     }
 
     @Test(arguments: ExecutorKind.allCases)
     func mapReturnsResultsInInputOrder(kind: ExecutorKind) throws {
+        let scratch = Scratch()
         let executor = kind.make(maxWorkers: 4)
         defer { executor.shutdown(wait: true, cancelFutures: false) }
-        // Later items finish first: the first waits for the last to start.
-        let lastStarted = Gate()
-        let results = try executor.map(Array(0..<8), timeout: .seconds(30)) { i -> Int in
-            if i == 0 { _ = lastStarted.wait(seconds: 10) }
-            if i == 7 { lastStarted.open() }
-            return i * i
-        }.collect()
-        #expect(results == (0..<8).map { $0 * $0 })
+        // The first item finishes last: it waits for the file the last one makes.
+        let works: [Work] = (0..<8).map { i in
+            .step(i, log: nil, create: i == 7 ? scratch.file("last") : nil, waitFor: i == 0 ? scratch.file("last") : nil)
+        }
+        #expect(try executor.map(works, timeout: .seconds(60), buffersize: nil).collect() == Array(0..<8))
     }
 
     @Test(arguments: ExecutorKind.allCases)
     func mapThrowsWhenItsFailingItemIsReached(kind: ExecutorKind) throws {
         let executor = kind.make(maxWorkers: 2)
         defer { executor.shutdown(wait: true, cancelFutures: false) }
-        let iterator = executor.map([1, 2, 3, 4]) { i -> Int in
-            if i == 3 { throw TestError(code: i) }
-            return i
-        }
+        let iterator = executor.map([Work.value(1), .value(2), .fail(3), .value(4)], timeout: .seconds(60), buffersize: nil)
         #expect(try iterator.next() == 1)
         #expect(try iterator.next() == 2)
-        #expect(throws: TestError(code: 3)) { try iterator.next() }
+        #expect(throws: (any Error).self) { try iterator.next() }
         #expect(try iterator.next() == nil, "the iterator ends after an error")
     }
 
     @Test(arguments: ExecutorKind.allCases)
     func mapTimeoutCountsFromTheCall(kind: ExecutorKind) throws {
+        let scratch = Scratch()
         let executor = kind.make(maxWorkers: 2)
-        let gate = Gate()
-        defer { gate.open(); executor.shutdown(wait: true, cancelFutures: true) }
-        let iterator = executor.map([1, 2], timeout: .milliseconds(50)) { i -> Int in gate.wait(); return i }
+        defer {
+            scratch.create("release")
+            executor.shutdown(wait: true, cancelFutures: true)
+        }
+        let held = Work.step(1, log: nil, create: nil, waitFor: scratch.file("release"))
+        let iterator = executor.map([held, held], timeout: .milliseconds(100), buffersize: nil)
         #expect(throws: TimeoutError.self) { try iterator.next() }
     }
 
     @Test(arguments: ExecutorKind.allCases)
     func droppingTheMapIteratorCancelsPendingWork(kind: ExecutorKind) throws {
+        let scratch = Scratch()
         let executor = kind.make(maxWorkers: 1)
-        let gauge = Gauge()
-        let secondStarted = Gate(), releaseSecond = Gate()
         do {
-            let iterator = executor.map(Array(0..<10), buffersize: 10) { i -> Int in
-                gauge.enter()
-                if i == 1 { secondStarted.open(); releaseSecond.wait() }
-                return i
+            let works: [Work] = (0..<10).map { i in
+                .step(i, log: scratch.file("ran"), create: i == 1 ? scratch.file("second") : nil,
+                      waitFor: i == 1 ? scratch.file("release") : nil)
             }
+            let iterator = executor.map(works, timeout: .seconds(60), buffersize: 10)
             #expect(try iterator.next() == 0)
-            secondStarted.wait()  // item 1 holds the only worker; 2...9 are queued
+            #expect(scratch.waitFor("second"))  // item 1 holds the only worker; 2...9 are queued
         }
-        releaseSecond.open()
+        scratch.create("release")
         executor.shutdown(wait: true, cancelFutures: false)
-        #expect(gauge.count == 2, "work still queued when the iterator was dropped must not run")
+        #expect(scratch.lines("ran").filter { $0.hasPrefix("start") }.count == 2,
+                "work still queued when the iterator was dropped must not run")
     }
 
     @Test(arguments: ExecutorKind.allCases)
     func mapOverAnEndlessSequenceKeepsABoundedBacklog(kind: ExecutorKind) throws {
+        let scratch = Scratch()
         let executor = kind.make(maxWorkers: 2)
-        defer { executor.shutdown(wait: true, cancelFutures: true) }
-        let gauge = Gauge()
-        let naturals = sequence(first: 0) { $0 + 1 }
-        let iterator = executor.map(naturals, buffersize: 5) { i -> Int in gauge.enter(); return i }
-        for expected in 0..<100 { #expect(try iterator.next() == expected) }
+        let log = scratch.file("ran")
+        let naturals = (0...).lazy.map { Work.step($0, log: log, create: nil, waitFor: nil) }
+        let iterator = executor.map(naturals, timeout: .seconds(120), buffersize: 5)
+        for expected in 0..<60 { #expect(try iterator.next() == expected) }
         executor.shutdown(wait: true, cancelFutures: false)
-        #expect(gauge.count <= 100 + 5, "no more than the buffer ran ahead of the consumer")
+        #expect(scratch.lines("ran").filter { $0.hasPrefix("start") }.count <= 60 + 5,
+                "no more than the buffer ran ahead of the consumer")
     }
 
     @Test(arguments: ExecutorKind.allCases)
     func shutdownWaitsForRunningWork(kind: ExecutorKind) throws {
         let executor = kind.make(maxWorkers: 2)
-        let futures = try (0..<6).map { i in try executor.submit { (0..<10_000).reduce(i, +) } }
+        let futures = try (0..<6).map { try executor.submit(.value($0)) }
         executor.shutdown(wait: true, cancelFutures: false)
         #expect(futures.allSatisfy { $0.isDone && !$0.isCancelled })
     }
 
     @Test(arguments: ExecutorKind.allCases)
     func shutdownCancelFuturesCancelsOnlyPendingWork(kind: ExecutorKind) throws {
+        let scratch = Scratch()
         let executor = kind.make(maxWorkers: 1)
-        let started = Gate(), release = Gate()
-        let running = try executor.submit { started.open(); release.wait(); return 1 }
-        let queued = try (0..<5).map { i in try executor.submit { i } }
-        started.wait()
+        let running = try executor.submit(.step(1, log: nil, create: scratch.file("started"), waitFor: scratch.file("release")))
+        let queued = try (0..<5).map { try executor.submit(.value($0)) }
+        #expect(scratch.waitFor("started"))
         executor.shutdown(wait: false, cancelFutures: true)
         #expect(queued.allSatisfy { $0.isCancelled })
-        release.open()
-        #expect(try running.result(timeout: .seconds(30)) == 1)
+        scratch.create("release")
+        #expect(try running.result(timeout: .seconds(60)) == 1)
         executor.shutdown(wait: true, cancelFutures: false)
     }
 
@@ -120,19 +123,16 @@ import Testing
     func submitAfterShutdownThrows(kind: ExecutorKind) throws {
         let executor = kind.make(maxWorkers: 1)
         executor.shutdown(wait: true, cancelFutures: false)
-        #expect(throws: ExecutorShutdownError.self) { _ = try executor.submit { 1 } }
+        #expect(throws: ExecutorShutdownError.self) { _ = try executor.submit(.value(1)) }
     }
 
     @Test(arguments: ExecutorKind.allCases)
-    func workWaitingOnOtherWorkDoesNotDeadlockWithEnoughWorkers(kind: ExecutorKind) throws {
-        let executor = kind.make(maxWorkers: 2)
+    func failingCallbackLeavesExecutorWorking(kind: ExecutorKind) throws {
+        let executor = kind.make(maxWorkers: 1)
         defer { executor.shutdown(wait: true, cancelFutures: false) }
-        let inner = Gate()
-        let outer = try executor.submit { () throws -> Int in
-            let innerFuture = try executor.submit { inner.wait(); return 5 }
-            inner.open()
-            return try innerFuture.result(timeout: .seconds(30)) + 1
-        }
-        #expect(try outer.result(timeout: .seconds(30)) == 6)
+        let first = try executor.submit(.value(1))
+        first.addDoneCallback { _ in throw TestError(code: 2) }
+        #expect(try first.result(timeout: .seconds(60)) == 1)
+        #expect(try executor.submit(.value(2)).result(timeout: .seconds(60)) == 2)
     }
 }

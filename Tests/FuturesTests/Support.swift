@@ -1,7 +1,10 @@
 // Helpers shared by the Futures suites: the executor kinds that the
 // conformance suite runs against, and a gate for sequencing threads.
 import Dispatch
+import Foundation
 import Futures
+import FuturesProcessPool
+import TaskFixtures
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,12 +14,73 @@ struct TestError: Error, Equatable { let code: Int }
 /// Every executor kind; the conformance suite is stamped out for each.
 enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible {
     case threadPool
+    case processPool
     var testDescription: String { rawValue }
 
-    func make(maxWorkers: Int) -> any Executor {
+    func make(maxWorkers: Int) -> any ConformanceSubject {
         switch self {
-        case .threadPool: ThreadPoolExecutor(maxWorkers: maxWorkers)
+        case .threadPool: ThreadSubject(executor: ThreadPoolExecutor(maxWorkers: maxWorkers))
+        case .processPool: ProcessSubject(executor: ProcessPoolExecutor(maxWorkers: maxWorkers, executable: workerProgram))
         }
+    }
+}
+
+/// The worker program the process pool starts (built beside the tests).
+let workerProgram = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    .deletingLastPathComponent().appendingPathComponent("task-worker")
+
+/// What the conformance suite needs of an executor: work described as data
+/// (`Work`), so one test runs on threads and in worker processes alike.
+protocol ConformanceSubject: Sendable {
+    func submit(_ work: Work) throws -> Future<Int>
+    func map(_ works: some Sequence<Work>, timeout: Duration?, buffersize: Int?) -> MapIterator<Int>
+    func shutdown(wait: Bool, cancelFutures: Bool)
+}
+
+struct ThreadSubject: ConformanceSubject {
+    let executor: ThreadPoolExecutor
+    func submit(_ work: Work) throws -> Future<Int> { try executor.submit { try work.perform() } }
+    func map(_ works: some Sequence<Work>, timeout: Duration?, buffersize: Int?) -> MapIterator<Int> {
+        executor.map(works, timeout: timeout, buffersize: buffersize) { try $0.perform() }
+    }
+    func shutdown(wait: Bool, cancelFutures: Bool) { executor.shutdown(wait: wait, cancelFutures: cancelFutures) }
+}
+
+struct ProcessSubject: ConformanceSubject {
+    let executor: ProcessPoolExecutor
+    func submit(_ work: Work) throws -> Future<Int> { try executor.submit(WorkTask(work)) }
+    func map(_ works: some Sequence<Work>, timeout: Duration?, buffersize: Int?) -> MapIterator<Int> {
+        executor.map(works.lazy.map(WorkTask.init), timeout: timeout, buffersize: buffersize)
+    }
+    func shutdown(wait: Bool, cancelFutures: Bool) { executor.shutdown(wait: wait, cancelFutures: cancelFutures) }
+}
+
+/// A scratch directory for file-based gates and logs; removed on deinit.
+final class Scratch: @unchecked Sendable {  // immutable after init
+    let path: String
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("pf-futures-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+    func create(_ name: String) { _ = FileManager.default.createFile(atPath: file(name), contents: nil) }
+    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name)) }
+    func lines(_ name: String) -> [String] {
+        ((try? String(contentsOfFile: file(name), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+    /// Waits (generously) for a file that a worker creates.
+    func waitFor(_ name: String) -> Bool {
+        for _ in 0..<3000 where !exists(name) { usleep(10_000) }
+        return exists(name)
+    }
+    /// The most "start"s without their "end" at any point of a log.
+    func peakOverlap(_ name: String) -> Int {
+        var current = 0, peak = 0
+        for line in lines(name) {
+            if line.hasPrefix("start") { current += 1; peak = max(peak, current) } else { current -= 1 }
+        }
+        return peak
     }
 }
 

@@ -41,6 +41,18 @@ import Glibc
         #expect(gauge.count == 1)
     }
 
+    @Test func workWaitingOnOtherWorkDoesNotDeadlockWithEnoughWorkers() throws {
+        let executor = ThreadPoolExecutor(maxWorkers: 2)
+        defer { executor.shutdown() }
+        let inner = Gate()
+        let outer = try executor.submit { () throws -> Int in
+            let innerFuture = try executor.submit { inner.wait(); return 5 }
+            inner.open()
+            return try innerFuture.result(timeout: .seconds(30)) + 1
+        }
+        #expect(try outer.result(timeout: .seconds(30)) == 6)
+    }
+
     @Test func failingInitializerBreaksThePool() throws {
         // The initializer fails only once all three are queued.
         let queued = Gate()
