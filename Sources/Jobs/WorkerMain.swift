@@ -109,6 +109,10 @@ public enum WorkerMain {
                 result = .finished(outcome, bytesCopied: 0)
             }
         case .copy:
+            var started = FrameWriter()  // pid 0: the copy runs in the worker itself
+            started.u64(job.sequence)
+            started.i32(0)
+            output.send(started.frame(.started))
             let timeoutAt = job.timeout.map { ContinuousClock.now.advanced(by: $0) }
             var timedOut = false
             do throws(CopyFailure) {

@@ -153,9 +153,12 @@ public final class WorkerPool: @unchecked Sendable {
             if workers.count < size, let slot = freeSlotLocked() {
                 guard startWorkerLocked(slot: slot) else { return }
             }
-            guard let worker = workers.values.filter({ $0.held.isEmpty && !$0.retiring })
-                .min(by: { $0.slot < $1.slot }) else { return }
-            var count = min(chunksize, queue.count)
+            // An idle worker first; else one message queued behind a running
+            // job, so a worker starts its next job without a round trip to us.
+            let depth = 2 * chunksize
+            guard let worker = workers.values.filter({ !$0.retiring && $0.held.count < depth })
+                .min(by: { ($0.held.count, $0.slot) < ($1.held.count, $1.slot) }) else { return }
+            var count = min(chunksize, queue.count, depth - worker.held.count)
             if let limit = maxTasksPerChild { count = min(count, limit - worker.assigned) }
             let batch = Array(queue.prefix(count))
             queue.removeFirst(count)
@@ -295,11 +298,20 @@ public final class WorkerPool: @unchecked Sendable {
             if !worker.retiring { close(worker.input) }
             if let initFailure { breakLocked("initializer failed: \(initFailure)") }
             let reason = failure ?? "worker process \(worker.pid) \(how)"
+            // Jobs it had started are lost with it; those still queued in it
+            // never ran, so another worker takes them.
+            var requeued: [Pending] = []
             for pending in worker.held.values {
+                if pending.pid == nil && broken == nil && !stopping && !closed {
+                    requeued.append(pending)
+                    continue
+                }
                 pending.observer?.finished(pid: pending.pid)
                 pending.result = broken.map { .notRun($0) }
-                    ?? .finished(.lost(reason), bytesCopied: 0, startedAt: wallClockNow(), runtime: 0)
+                    ?? (pending.pid == nil ? .notRun("the run is stopping")
+                        : .finished(.lost(reason), bytesCopied: 0, startedAt: wallClockNow(), runtime: 0))
             }
+            queue.insert(contentsOf: requeued.sorted { $0.sequence < $1.sequence }, at: 0)
             worker.held.removeAll()
             lock.broadcast()
             if !closed { dispatchLocked() }  // a new worker takes its place

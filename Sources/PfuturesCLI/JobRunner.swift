@@ -356,6 +356,7 @@ final class RemoteJob: RemoteJobObserver, @unchecked Sendable {
     }
 
     func started(pid: pid_t) {
+        guard pid > 0 else { return }  // a copy, run inside the worker: no process group
         self.pid = pid
         running.register(pid)
         if let invocation { onStart(pid, slot, invocation) }
@@ -366,6 +367,6 @@ final class RemoteJob: RemoteJobObserver, @unchecked Sendable {
     }
 
     func finished(pid: pid_t?) {
-        if let pid { running.unregister(pid) }
+        if let pid, pid > 0 { running.unregister(pid) }
     }
 }
