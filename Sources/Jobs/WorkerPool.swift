@@ -2,7 +2,8 @@
 // re-executed, see WorkerMain.swift and the diagram in WorkerProtocol.swift)
 // fed up to `chunksize` jobs per JOBS frame. One reader thread per worker
 // turns its frames into progress of the jobs it holds; a worker that dies
-// fails exactly those jobs and a new worker takes its place.
+// fails exactly the jobs it had started, and a new worker takes its place
+// and the jobs that never started.
 import CSpawn
 import Futures
 #if canImport(Glibc)

@@ -16,7 +16,8 @@
 //                    │                                           → RESULT cancelled
 //                    └───── END ───────────────────────────────► finish queue, exit
 //   End of input without END means pfutures died: the worker stops its job.
-//   A worker that dies fails exactly the jobs it held (BrokenProcessPool);
+//   A worker that dies fails exactly the jobs it had started (BrokenProcessPool);
+//   jobs queued in it that never started go to another worker.
 //   INIT_FAILED reports a failed --initializer, after which nothing runs.
 //
 // Frame: u32 little-endian length of what follows, u8 type, payload.
