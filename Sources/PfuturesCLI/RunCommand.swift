@@ -129,7 +129,7 @@ struct RunCommand {
         let size = config.workerCap == Int.max ? 4 * processorCount : config.workerCap
         let pool = WorkerPool(size: size, chunksize: config.chunksize, maxTasksPerChild: config.maxTasksPerChild,
                               executable: executable, settings: settings) { reason in
-            control.poolFailed(BrokenProcessPool(reason: reason))
+            control.poolFailed(BrokenWorkerPool(reason: reason))
         }
         control.followCap { delta in pool.resize(by: delta) }
         let stopFD = control.stopRunning.fd
@@ -167,8 +167,8 @@ struct RunCommand {
     }
 }
 
-/// The process pool can no longer run jobs (concurrent.futures' BrokenProcessPool).
-struct BrokenProcessPool: Error, CustomStringConvertible {
+/// The process pool can no longer run jobs (concurrent.futures' BrokenWorkerPool).
+struct BrokenWorkerPool: Error, CustomStringConvertible {
     let reason: String
     var description: String { "process pool is broken: \(reason)" }
 }
