@@ -167,7 +167,7 @@ struct RunCommand {
     }
 }
 
-/// The process pool can no longer run jobs (concurrent.futures' BrokenWorkerPool).
+/// The worker processes can no longer run jobs (concurrent.futures' BrokenProcessPool).
 struct BrokenWorkerPool: Error, CustomStringConvertible {
     let reason: String
     var description: String { "process pool is broken: \(reason)" }
