@@ -22,7 +22,7 @@ deps:
 	fi
 
 build: deps
-	$(SWIFT) build $(RELEASE_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product pfutures
 	@echo "built $$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/pfutures"
 
 # The end-to-end tests drive the debug binary that `swift build` leaves in .build;

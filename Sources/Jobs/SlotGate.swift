@@ -1,7 +1,7 @@
 // The worker cap of a run: at most `limit` jobs hold a slot at once. Slots
 // are numbered from 1 (the `{%}` replacement); the limit can move while jobs
 // run (SIGUSR1/SIGUSR2), and closing the gate releases anyone waiting.
-import Futures
+import FuturesCore
 
 /// Hands out worker slots under an adjustable cap.
 /// @unchecked Sendable: mutable state is behind `lock`.

@@ -2,7 +2,7 @@
 // It reads JOBS frames on stdin, runs one job at a time exactly as the
 // thread pool would (same launcher, same copier), streams STARTED, OUTPUT
 // and RESULT frames on stdout, and exits at end of input.
-import Futures
+import FuturesCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc

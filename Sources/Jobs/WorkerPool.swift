@@ -5,7 +5,7 @@
 // fails exactly the jobs it had started, and a new worker takes its place
 // and the jobs that never started.
 import CSpawn
-import Futures
+import FuturesCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,7 @@
 // --progress: a status line on stderr, redrawn in place on a terminal and
 // printed as plain periodic lines otherwise. It goes through the output
 // sink's lock, so it never lands inside a job's output.
-import Futures
+import FuturesCore
 import Jobs
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 // `pfutures run`: records in, jobs through the executor, output out, outcomes
 // into the exit status. The mechanisms live in Jobs; this wires them.
-import Futures
+import FuturesCore
 import Jobs
 #if canImport(Glibc)
 import Glibc

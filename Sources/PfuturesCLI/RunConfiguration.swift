@@ -1,6 +1,6 @@
 // Stage two of parsing: raw option values validated and resolved into the
 // configuration that `run` consumes. No I/O here.
-import Futures
+import FuturesCore
 import Jobs
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,7 @@
 // async-signal-safety concerns): SIGINT/SIGTERM/SIGHUP stop the run,
 // SIGUSR1/SIGUSR2 move the worker cap, and the wait's timeout is the
 // run's --deadline.
-import Futures
+import FuturesCore
 import Jobs
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 // Stage two of parsing: values validated and resolved, mistakes named.
-import Futures
+import FuturesCore
 import Jobs
 @testable import PfuturesCLI
 import Testing

@@ -3,7 +3,6 @@
 import Dispatch
 import Foundation
 import Futures
-import FuturesProcessPool
 import TaskFixtures
 #if canImport(Glibc)
 import Glibc

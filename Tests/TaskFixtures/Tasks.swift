@@ -1,5 +1,5 @@
 // Tasks shared by the process-pool tests and the worker program they start.
-import FuturesProcessPool
+import Futures
 #if canImport(Glibc)
 import Glibc
 #endif

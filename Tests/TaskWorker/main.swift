@@ -1,6 +1,6 @@
 // The worker program of the process-pool tests: a host program that
 // registers its tasks and serves them when started as a worker.
-import FuturesProcessPool
+import Futures
 import TaskFixtures
 
 ProcessPoolExecutor.serveIfWorker(allTasks)

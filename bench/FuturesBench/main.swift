@@ -1,7 +1,7 @@
 // Micro-benchmark of the executor core: submit → result of no-op work items,
 // in items per second, for comparison with Python's ThreadPoolExecutor
 // (bench/futures_bench.py) in the same `make bench-core` run.
-import Futures
+import FuturesCore
 
 let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200_000 : 200_000
 let pool = ThreadPoolExecutor(maxWorkers: 4)

@@ -3,7 +3,6 @@
 // replaced, and shutdown behaves as the thread pool's.
 import Foundation
 import Futures
-import FuturesProcessPool
 import TaskFixtures
 import Testing
 

@@ -8,7 +8,7 @@
 // Each worker runs one task at a time. A worker that dies fails the task it
 // held with BrokenProcessPool and a new worker takes the queue on.
 import Foundation
-import Futures
+import FuturesCore
 
 /// Runs `ProcessTask`s in worker processes started from the host binary.
 /// @unchecked Sendable: all mutable state is behind `lock`.
