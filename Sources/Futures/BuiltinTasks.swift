@@ -41,11 +41,10 @@ public struct CommandTask: ProcessTask {
         try process.run()
         // Read both pipes to the end before waiting, so a chatty command cannot block.
         nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
+        let reader = WorkerThread.start(name: "stderr") { errData = err.fileHandleForReading.readDataToEndOfFile() }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
+        reader.join()
         process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus
                                                                   : process.terminationStatus
         return Output(status: status, stdout: outData, stderr: errData)

@@ -53,7 +53,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable {
     private let lock = NSCondition()
     private var queue: [Pending] = []
     private var workers: [ObjectIdentifier: Worker] = [:]
-    private var readers: [Thread] = []
+    private var readers: [WorkerThread] = []
     private var nextID: UInt64 = 0
     private var isShutdown = false
     private var startFailure: String?
@@ -126,9 +126,11 @@ public final class ProcessPoolExecutor: @unchecked Sendable {
             queue.removeAll()
         }
         retireIdleLocked()
+        // Each reader is joined once, by the first shutdown that waits.
         let toJoin = wait ? readers : []
+        if wait { readers.removeAll() }
         lock.unlock()
-        for thread in toJoin { while !thread.isFinished { usleep(1000) } }
+        for thread in toJoin where !thread.isCurrent { thread.join() }
     }
 
     // MARK: Dispatch
@@ -190,9 +192,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable {
         let worker = Worker(process: process, input: toWorker.fileHandleForWriting, output: fromWorker.fileHandleForReading)
         workers[ObjectIdentifier(worker)] = worker
         started += 1
-        let thread = Thread { [self] in read(worker) }
-        readers.append(thread)
-        thread.start()
+        readers.append(WorkerThread.start(name: "pool-reader") { [self] in read(worker) })
         return worker
     }
 
