@@ -5,6 +5,7 @@
 // fails exactly the jobs it had started, and a new worker takes its place
 // and the jobs that never started.
 import CSpawn
+import Dispatch
 import FuturesCore
 #if canImport(Glibc)
 import Glibc
@@ -36,7 +37,19 @@ public final class WorkerPool: @unchecked Sendable {
         let makeJob: @Sendable (UInt32) -> WireJob
         let observer: RemoteJobObserver?
         var pid: pid_t?
-        var result: RemoteResult?
+        private(set) var result: RemoteResult?
+        /// Signalled once `result` is set, to wake only this job's thread.
+        private let done = DispatchSemaphore(value: 0)
+
+        /// Sets the result (first one wins); called with the pool's lock held.
+        func finish(_ outcome: RemoteResult) {
+            guard result == nil else { return }
+            result = outcome
+            done.signal()
+        }
+
+        func waitForResult() { done.wait() }
+
         init(sequence: UInt64, makeJob: @escaping @Sendable (UInt32) -> WireJob, observer: RemoteJobObserver?) {
             self.sequence = sequence
             self.makeJob = makeJob
@@ -102,7 +115,9 @@ public final class WorkerPool: @unchecked Sendable {
         if stopping { return .notRun("the run is stopping") }
         queue.append(pending)
         dispatchLocked()
-        while pending.result == nil { lock.wait() }
+        lock.unlock()
+        pending.waitForResult()
+        lock.lock()
         return pending.result!
     }
 
@@ -120,9 +135,8 @@ public final class WorkerPool: @unchecked Sendable {
     public func stop() {
         let targets: [Worker] = lock.withLock {
             stopping = true
-            for pending in queue { pending.result = .notRun("the run is stopping") }
+            for pending in queue { pending.finish(.notRun("the run is stopping")) }
             queue.removeAll()
-            lock.broadcast()
             return Array(workers.values)
         }
         for worker in targets { try? writeAll(worker.input, FrameWriter().frame(.stop)) }
@@ -220,9 +234,8 @@ public final class WorkerPool: @unchecked Sendable {
     private func breakLocked(_ reason: String) {
         guard broken == nil else { return }
         broken = reason
-        for pending in queue { pending.result = .notRun(reason) }
+        for pending in queue { pending.finish(.notRun(reason)) }
         queue.removeAll()
-        lock.broadcast()
         let report = onBroken
         report(reason)
     }
@@ -270,8 +283,7 @@ public final class WorkerPool: @unchecked Sendable {
                     case .copyFailed(let why): result = .copyFailed(why, startedAt: startedAt, runtime: runtime)
                     }
                     lock.withLock {
-                        pending.result = result
-                        lock.broadcast()
+                        pending.finish(result)
                         dispatchLocked()
                     }
                 case .initFailed:
@@ -308,13 +320,12 @@ public final class WorkerPool: @unchecked Sendable {
                     continue
                 }
                 pending.observer?.finished(pid: pending.pid)
-                pending.result = broken.map { .notRun($0) }
+                pending.finish(broken.map { .notRun($0) }
                     ?? (pending.pid == nil ? .notRun("the run is stopping")
-                        : .finished(.lost(reason), bytesCopied: 0, startedAt: wallClockNow(), runtime: 0))
+                        : .finished(.lost(reason), bytesCopied: 0, startedAt: wallClockNow(), runtime: 0)))
             }
             queue.insert(contentsOf: requeued.sorted { $0.sequence < $1.sequence }, at: 0)
             worker.held.removeAll()
-            lock.broadcast()
             if !closed { dispatchLocked() }  // a new worker takes its place
         }
     }

@@ -235,9 +235,14 @@ extension WireOutcome {
     }
 }
 
-/// Reads whole frames from a descriptor (blocking).
+/// Reads whole frames from a descriptor (blocking), through a buffer so that
+/// frames that arrive together cost one read.
 public final class FrameInput {
     private let fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var start = 0
+    private var end = 0
+
     public init(fd: Int32) { self.fd = fd }
 
     /// The next frame, or nil at a clean end of input (between frames).
@@ -253,16 +258,22 @@ public final class FrameInput {
     }
 
     private func read(_ count: Int, allowEOF: Bool) throws(ProtocolError) -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            let n = out.withUnsafeMutableBytes { readSome(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[got...])) }
-            if n < 0 { throw ProtocolError("read failed: \(errnoText(errno))") }
-            if n == 0 {
-                if got == 0 && allowEOF { return nil }
-                throw ProtocolError("truncated frame at end of input")
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+            if start == end {
+                let n = buffer.withUnsafeMutableBytes { readSome(fd, into: $0) }
+                if n < 0 { throw ProtocolError("read failed: \(errnoText(errno))") }
+                if n == 0 {
+                    if out.isEmpty && allowEOF { return nil }
+                    throw ProtocolError("truncated frame at end of input")
+                }
+                start = 0
+                end = n
             }
-            got += n
+            let take = min(count - out.count, end - start)
+            out += buffer[start..<(start + take)]
+            start += take
         }
         return out
     }
