@@ -41,8 +41,6 @@ public struct JobLogEntry: Sendable, Equatable {
         }
     }
 
-    public var succeeded: Bool { exitValue == 0 && signal == 0 }
-
     /// The command as one log field: newline and TAB written as `\n`, `\t`.
     public static func field(_ command: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []

@@ -88,8 +88,6 @@ public final class WorkerPool: @unchecked Sendable {
     private var closed = false
     /// Called once when the pool breaks (a failed initializer).
     private let onBroken: @Sendable (String) -> Void
-    /// The pids of every worker ever started, for tests and --max-tasks-per-child.
-    public private(set) var startedWorkers = 0
 
     /// - Parameters:
     ///   - size: worker processes (each runs one job at a time).
@@ -226,7 +224,6 @@ public final class WorkerPool: @unchecked Sendable {
         }
         let worker = Worker(slot: slot, pid: pid, input: toWorker[1], output: fromWorker[0])
         workers[slot] = worker
-        startedWorkers += 1
         readers.append(WorkerThread.start(name: "worker_\(slot)") { [self] in serve(worker) })
         return true
     }
