@@ -29,8 +29,11 @@ public struct JobOutput {
 /// The run's single writer of job output.
 /// @unchecked Sendable: mutable state is behind `lock`.
 public final class OutputSink: @unchecked Sendable {
-    /// Held output kept in memory for `-k` before later blocks spill to files.
+    /// Held output kept in memory for `-k` before later blocks are parked.
     public static let heldMemoryBudget = 8 * 1024 * 1024
+    /// Held blocks that may keep their own temporary file before later ones
+    /// are parked in the shared one.
+    public static let heldFileBudget = 64
 
     private let lock = Mutex<Void>(())
     private let keepOrder: Bool
@@ -38,6 +41,8 @@ public final class OutputSink: @unchecked Sendable {
     private var nextSequence = 1
     private var held: [Int: JobOutput] = [:]
     private var heldMemory = 0
+    private var heldFiles = 0
+    private var parking: ParkingFile?
     private var stdoutClosed = false
 
     /// - Parameters:
@@ -58,20 +63,36 @@ public final class OutputSink: @unchecked Sendable {
                 return
             }
             let block = output ?? JobOutput()
-            held[sequence] = block
-            heldMemory += block.stdout.memoryFootprint + block.stderr.memoryFootprint
-            if heldMemory > Self.heldMemoryBudget {
-                heldMemory -= block.stdout.memoryFootprint + block.stderr.memoryFootprint
-                block.stdout.spill()
-                block.stderr.spill()
-                heldMemory += block.stdout.memoryFootprint + block.stderr.memoryFootprint
+            guard sequence == nextSequence else {
+                hold(block)
+                held[sequence] = block
+                return
             }
+            writeLocked(block)
+            nextSequence += 1
             while let next = held.removeValue(forKey: nextSequence) {
                 heldMemory -= next.stdout.memoryFootprint + next.stderr.memoryFootprint
+                heldFiles -= next.stdout.ownsFile || next.stderr.ownsFile ? 1 : 0
                 writeLocked(next)
                 nextSequence += 1
             }
         }
+    }
+
+    /// Keeps a block that must wait for earlier ones within the budgets:
+    /// past them it goes into the shared parking file.
+    private func hold(_ block: JobOutput) {
+        let memory = block.stdout.memoryFootprint + block.stderr.memoryFootprint
+        let ownsFile = block.stdout.ownsFile || block.stderr.ownsFile
+        if heldMemory + memory > Self.heldMemoryBudget || (ownsFile && heldFiles >= Self.heldFileBudget) {
+            if parking == nil { parking = ParkingFile() }
+            if let parking {
+                block.stdout.park(in: parking)
+                block.stderr.park(in: parking)
+            }
+        }
+        heldMemory += block.stdout.memoryFootprint + block.stderr.memoryFootprint
+        heldFiles += block.stdout.ownsFile || block.stderr.ownsFile ? 1 : 0
     }
 
     /// Writes whole lines of one job at once (`--line-buffer`).

@@ -70,3 +70,37 @@ import Testing
         #expect(err.fileHandleForReading.readDataToEndOfFile().isEmpty, "no error message")
     }
 }
+
+@Suite struct KeepOrderMemoryTests {
+    /// The most resident memory a running process reached, in KiB.
+    private func peakRSS(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+
+    @Test func heldOutputBehindASlowJobStaysOutOfMemory() throws {
+        // Job 1 waits until every other job has finished; 1500 jobs of 40 KiB
+        // (60 MiB) are held meanwhile, and must come out whole and in order.
+        let h = try Harness()
+        let count = 1500
+        let job = "if [ $1 = 1 ]; then while [ $(ls done 2>/dev/null | wc -l) -lt \(count - 1) ]; do sleep 0.05; done; fi; "
+            + "head -c 40960 /dev/zero | tr '\\0' x; echo \" $1\"; mkdir -p done; touch done/$1"
+        let pipe = Pipe()
+        let (process, out, err) = try h.start(["run", "-k", "-j4", "sh", "-c", job, "sh"], stdin: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data((1...count).map { "\($0)\n" }.joined().utf8))
+        try pipe.fileHandleForWriting.close()
+        nonisolated(unsafe) var peak = 0
+        let watcher = Thread {
+            while process.isRunning { peak = max(peak, peakRSS(process.processIdentifier)); usleep(50_000) }
+        }
+        watcher.start()
+        let r = h.collect(process, arguments: ["run", "-k"], out: out, err: err)
+        #expect(r.status == 0, "\(r.err)")
+        let lines = r.out.split(separator: "\n")
+        #expect(lines.count == count)
+        #expect(lines.enumerated().allSatisfy { $0.element.hasSuffix(" \($0.offset + 1)") }, "in input order")
+        #expect(r.stdout.count == count * (40960 + 2) + (1...count).map { String($0).count }.reduce(0, +))
+        #expect(peak < 48 * 1024, "peak RSS \(peak) KiB while holding 60 MiB of output")
+    }
+}
