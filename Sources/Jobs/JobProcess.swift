@@ -28,20 +28,13 @@ public final class JobLauncher: Sendable {
     ///   - shell: the shell for command and shell-template modes.
     ///   - inheritStdin: jobs read pfutures' stdin (with `-a`) instead of /dev/null.
     public init(shell: [UInt8], inheritStdin: Bool) {
-        var environment: [[UInt8]] = []
-        var pathValue: [UInt8]?
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let bytes = Array(UnsafeRawBufferPointer(start: entry, count: strlen(entry)))
-            if bytes.starts(with: Array("PATH=".utf8)) { pathValue = Array(bytes.dropFirst(5)) }
-            if !bytes.starts(with: Array("PFUTURES_SEQ=".utf8)) && !bytes.starts(with: Array("PFUTURES_SLOT=".utf8)) {
-                environment.append(bytes)
-            }
-            cursor += 1
-        }
+        let environment = currentEnvironment()
+        let pathValue = environment.first { $0.starts(with: Array("PATH=".utf8)) }.map { Array($0.dropFirst(5)) }
         self.lookup = ExecutableLookup(path: pathValue)
         self.shell = shell
-        self.baseEnvironment = environment
+        self.baseEnvironment = environment.filter {
+            !$0.starts(with: Array("PFUTURES_SEQ=".utf8)) && !$0.starts(with: Array("PFUTURES_SLOT=".utf8))
+        }
         self.devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         self.inheritStdin = inheritStdin
     }
@@ -76,17 +69,9 @@ public final class JobLauncher: Sendable {
                 return .failure(.cannotRun("pipe: \(errnoText(errno))"))
             }
         }
-        let pid = CStringArray(argv).withPointers { argvPointers in
-            CStringArray(environment).withPointers { envPointers in
-                CStringArray([path]).withPointers { pathPointer in
-                    var request = pf_spawn_request(
-                        path: pathPointer[0], argv: argvPointers, envp: envPointers,
-                        stdin_fd: inheritStdin ? -1 : devNull, stdout_fd: outPipe[1], stderr_fd: errPipe[1],
-                        new_process_group: 1, parent_death_signal: SIGKILL)
-                    return pf_spawn(&request)
-                }
-            }
-        }
+        let pid = spawnChild(path: path, argv: argv, environment: environment,
+                             stdio: ChildStdio(stdin: inheritStdin ? -1 : devNull, stdout: outPipe[1], stderr: errPipe[1]),
+                             deathSignal: SIGKILL)
         if capture { close(outPipe[1]); close(errPipe[1]) }
         guard pid > 0 else {
             if capture { close(outPipe[0]); close(errPipe[0]) }
@@ -240,34 +225,4 @@ private func milliseconds(until instant: ContinuousClock.Instant?) -> Int32 {
     if left <= .zero { return 0 }
     let (seconds, attoseconds) = left.components
     return Int32(min(Int64(Int32.max), seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1))
-}
-
-/// NUL-terminated copies of byte strings, laid out for a C `char *const *`.
-struct CStringArray {
-    private let storage: [UInt8]
-    private let offsets: [Int]
-
-    init(_ strings: [[UInt8]]) {
-        var storage: [UInt8] = []
-        storage.reserveCapacity(strings.reduce(0) { $0 + $1.count + 1 })
-        var offsets: [Int] = []
-        offsets.reserveCapacity(strings.count)
-        for string in strings {
-            offsets.append(storage.count)
-            storage += string
-            storage.append(0)
-        }
-        self.storage = storage
-        self.offsets = offsets
-    }
-
-    func withPointers<R>(_ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-        var copy = storage
-        return copy.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            var pointers: [UnsafeMutablePointer<CChar>?] = offsets.map { base + $0 }
-            pointers.append(nil)
-            return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
-        }
-    }
 }

@@ -62,16 +62,8 @@ public final class OrphanGuard: Sendable {
         guard pf_pipe(&fds) == 0 else { state.failed = true; return }
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { close(devNull); close(fds[0]) }
-        let pid = CStringArray([executable, Self.argument]).withPointers { argv in
-            CStringArray([]).withPointers { envp in
-                withCString(executable) { path in
-                    var request = pf_spawn_request(path: path, argv: argv, envp: envp, stdin_fd: fds[0],
-                                                   stdout_fd: devNull, stderr_fd: -1,
-                                                   new_process_group: 1, parent_death_signal: 0)
-                    return pf_spawn(&request)
-                }
-            }
-        }
+        let pid = spawnChild(path: executable, argv: [executable, Self.argument], environment: [],
+                             stdio: ChildStdio(stdin: fds[0], stdout: devNull), deathSignal: 0)
         guard pid > 0 else { close(fds[1]); state.failed = true; return }
         state.writeFD = fds[1]
     }

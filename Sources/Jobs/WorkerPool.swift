@@ -196,25 +196,10 @@ public final class WorkerPool: @unchecked Sendable {
         guard pf_pipe(&toWorker) == 0 else { return false }
         guard pf_pipe(&fromWorker) == 0 else { close(toWorker[0]); close(toWorker[1]); return false }
         let argv = [executable, WorkerSettings.argument] + settings.arguments
-        var environment: [[UInt8]] = []
-        var cursor = environ
-        while let entry = cursor.pointee {
-            environment.append(Array(UnsafeRawBufferPointer(start: entry, count: strlen(entry))))
-            cursor += 1
-        }
-        let pid = CStringArray(argv).withPointers { argvPointers in
-            CStringArray(environment).withPointers { envPointers in
-                withCString(executable) { path in
-                    var request = pf_spawn_request(path: path, argv: argvPointers, envp: envPointers,
-                                                   stdin_fd: toWorker[0], stdout_fd: fromWorker[1], stderr_fd: -1,
-                                                   // No parent-death signal: it would follow the
-                                                   // spawning thread, not pfutures. A worker that
-                                                   // reads end of input without END stops instead.
-                                                   new_process_group: 1, parent_death_signal: 0)
-                    return pf_spawn(&request)
-                }
-            }
-        }
+        // No parent-death signal: it would follow the spawning thread, not
+        // pfutures. A worker that reads end of input without END stops instead.
+        let pid = spawnChild(path: executable, argv: argv, environment: currentEnvironment(),
+                             stdio: ChildStdio(stdin: toWorker[0], stdout: fromWorker[1]), deathSignal: 0)
         close(toWorker[0])
         close(fromWorker[1])
         guard pid > 0 else {

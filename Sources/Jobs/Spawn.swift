@@ -1,0 +1,72 @@
+// The one way Jobs starts a process: byte-string argv and environment handed
+// to pf_spawn (own process group, optional parent-death signal), used for
+// jobs, worker processes and the orphan guard alike.
+import CSpawn
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Descriptors a child starts with as 0, 1 and 2; -1 keeps pfutures' own.
+struct ChildStdio {
+    var stdin: Int32 = -1
+    var stdout: Int32 = -1
+    var stderr: Int32 = -1
+}
+
+/// Starts `path` with `argv` and `environment` in a process group of its
+/// own; `deathSignal` (0: none) reaches it if the spawning thread dies.
+/// - Returns: the pid, or -errno when it could not be started.
+func spawnChild(path: [UInt8], argv: [[UInt8]], environment: [[UInt8]], stdio: ChildStdio,
+                deathSignal: Int32) -> pid_t {
+    CStringArray(argv).withPointers { argvPointers in
+        CStringArray(environment).withPointers { envPointers in
+            withCString(path) { pathPointer in
+                var request = pf_spawn_request(path: pathPointer, argv: argvPointers, envp: envPointers,
+                                               stdin_fd: stdio.stdin, stdout_fd: stdio.stdout, stderr_fd: stdio.stderr,
+                                               new_process_group: 1, parent_death_signal: deathSignal)
+                return pf_spawn(&request)
+            }
+        }
+    }
+}
+
+/// pfutures' own environment, as byte strings.
+func currentEnvironment() -> [[UInt8]] {
+    var environment: [[UInt8]] = []
+    var cursor = environ
+    while let entry = cursor.pointee {
+        environment.append(Array(UnsafeRawBufferPointer(start: entry, count: strlen(entry))))
+        cursor += 1
+    }
+    return environment
+}
+
+/// NUL-terminated copies of byte strings, laid out for a C `char *const *`.
+struct CStringArray {
+    private let storage: [UInt8]
+    private let offsets: [Int]
+
+    init(_ strings: [[UInt8]]) {
+        var storage: [UInt8] = []
+        storage.reserveCapacity(strings.reduce(0) { $0 + $1.count + 1 })
+        var offsets: [Int] = []
+        offsets.reserveCapacity(strings.count)
+        for string in strings {
+            offsets.append(storage.count)
+            storage += string
+            storage.append(0)
+        }
+        self.storage = storage
+        self.offsets = offsets
+    }
+
+    func withPointers<R>(_ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        var copy = storage
+        return copy.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            var pointers: [UnsafeMutablePointer<CChar>?] = offsets.map { base + $0 }
+            pointers.append(nil)
+            return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
+    }
+}
