@@ -42,6 +42,13 @@ public struct Deadline: Sendable, Comparable {
     public static func < (a: Deadline, b: Deadline) -> Bool { a.nanoseconds < b.nanoseconds }
 }
 
+extension Duration {
+    /// This duration in seconds (shared with the other targets of this package).
+    package var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
 /// A mutex and a condition variable used together (shared with the other
 /// targets of this package, not part of the public API).
 /// @unchecked Sendable: it owns the pthread objects and they are thread-safe.

@@ -25,9 +25,7 @@ public final class EventLog: Sendable {
     /// Opens `path` for writing (`-` for stderr), replacing an old file.
     public init(path: [UInt8]) throws(JobLogError) {
         if path == [0x2D] { fd = 2; ownsFD = false; return }
-        let opened = (path + [0]).withUnsafeBytes {
-            open($0.baseAddress!.assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        }
+        let opened = openPath(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard opened >= 0 else { throw JobLogError(path: path, reason: errnoText(errno)) }
         fd = opened
         ownsFD = true
@@ -38,11 +36,11 @@ public final class EventLog: Sendable {
     /// Writes `{"event": name, fields...}` with `time` (epoch seconds) added.
     public func emit(_ name: String, _ fields: KeyValuePairs<String, EventValue>) {
         var line: [UInt8] = Array("{\"event\":".utf8) + Self.string(Array(name.utf8))
-        line += Array(",\"time\":".utf8) + Array(Self.number(wallClockNow()).utf8)
+        line += Array(",\"time\":".utf8) + Array(millisecondText(wallClockNow()).utf8)
         for (key, value) in fields {
             switch value {
             case .int(let n): line += Array(",\"\(key)\":\(n)".utf8)
-            case .double(let d): line += Array(",\"\(key)\":\(Self.number(d))".utf8)
+            case .double(let d): line += Array(",\"\(key)\":\(millisecondText(d))".utf8)
             case .text(let text): line += Array(",\"\(key)\":".utf8) + Self.string(Array(text.utf8))
             case .null: line += Array(",\"\(key)\":null".utf8)
             case .bytes(let bytes):
@@ -95,11 +93,14 @@ public final class EventLog: Sendable {
         return out
     }
 
-    static func number(_ value: Double) -> String {
-        let millis = Int64((value * 1000).rounded())
-        let fraction = String(abs(millis % 1000))
-        return "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
-    }
+}
+
+/// `value` seconds with exactly three decimals ("12.050"), as the job log
+/// and the events write times and durations (no locale, no exponent).
+func millisecondText(_ value: Double) -> String {
+    let millis = Int64((value * 1000).rounded())
+    let fraction = String(abs(millis % 1000))
+    return "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
 }
 
 /// Seconds since the epoch, as a job log and events record them.

@@ -1,5 +1,5 @@
-// Small, allocation-free wrappers for reading and writing raw descriptors,
-// retrying on EINTR and short writes.
+// Small wrappers for raw descriptors: reading and writing (retrying on
+// EINTR and short writes) and opening paths that are byte strings.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,6 +46,18 @@ func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         if n < 0 && errno == EINTR { continue }
         return n
     }
+}
+
+/// Calls `body` with `bytes` as a NUL-terminated C string.
+func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+    (bytes + [0]).withUnsafeBufferPointer { buffer in
+        buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
+    }
+}
+
+/// `open` for a path given as bytes; the descriptor or -1 (errno set).
+public func openPath(_ path: [UInt8], _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+    withCString(path) { open($0, flags, mode) }
 }
 
 /// The text of an errno value.

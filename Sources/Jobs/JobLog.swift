@@ -56,15 +56,11 @@ public struct JobLogEntry: Sendable, Equatable {
     }
 
     var line: [UInt8] {
-        let fields = ["\(sequence)", ":", format(startTime, width: 0), format(runtime, width: 10),
+        let runtimeText = millisecondText(runtime)
+        let fields = ["\(sequence)", ":", millisecondText(startTime),
+                      String(repeating: " ", count: max(0, 10 - runtimeText.count)) + runtimeText,
                       "0", "\(received)", "\(exitValue)", "\(signal)"]
         return Array(fields.joined(separator: "\t").utf8) + [0x09] + Self.field(command) + [0x0A]
-    }
-
-    private func format(_ value: Double, width: Int) -> String {
-        let millis = Int64((value * 1000).rounded())
-        let text = "\(millis / 1000).\(String(repeating: "0", count: 3 - String(millis % 1000).count))\(millis % 1000)"
-        return String(repeating: " ", count: max(0, width - text.count)) + text
     }
 }
 
@@ -88,7 +84,7 @@ public final class JobLogWriter: Sendable {
             return
         }
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC)
-        let opened = (path + [0]).withUnsafeBytes { open($0.baseAddress!.assumingMemoryBound(to: CChar.self), flags, 0o644) }
+        let opened = openPath(path, flags, 0o644)
         guard opened >= 0 else { throw JobLogError(path: path, reason: errnoText(errno)) }
         fd = opened
         ownsFD = true
@@ -120,7 +116,7 @@ public struct JobLogHistory: Sendable {
 
     /// Reads the log at `path`; a missing file is an empty history.
     public init(path: [UInt8]) {
-        let fd = (path + [0]).withUnsafeBytes { open($0.baseAddress!.assumingMemoryBound(to: CChar.self), O_RDONLY | O_CLOEXEC) }
+        let fd = openPath(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
         let reader = RecordReader(fd: fd, format: .lines)

@@ -128,7 +128,7 @@ public enum WorkerMain {
             }
         }
         let elapsed = ContinuousClock.now - clock
-        let runtime = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let runtime = elapsed.inSeconds
         output.send(result.frame(sequence: job.sequence, startedAt: startedAt, runtime: runtime))
     }
 }

@@ -2,6 +2,7 @@
 // process, or a copy pair), run it (again, when --retries allows), capture
 // its output, and tell the job log, the event stream, the sink and the
 // run's tally how it ended.
+import FuturesCore
 import Jobs
 #if canImport(Glibc)
 import Glibc
@@ -184,7 +185,7 @@ struct JobRunner: Sendable {
             outcome = .spawnFailed(.cannotRun(reason))
         }
         let elapsed = ContinuousClock.now - clock
-        let runtime = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let runtime = elapsed.inSeconds
         emitFinish(outcome, sequence: sequence, slot: slot, pid: pid, attempt: attempt, runtime: runtime,
                    command: work.command)
         return AttemptResult(outcome: outcome, output: output, startedAt: startedAt, runtime: runtime, received: received)

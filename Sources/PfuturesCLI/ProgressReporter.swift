@@ -43,7 +43,7 @@ final class ProgressReporter: Sendable {
     private func draw(final: Bool) {
         let c = control.counts
         let elapsed = ContinuousClock.now - started
-        let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let seconds = max(0.001, elapsed.inSeconds)
         let rate = Double(c.finished) / seconds
         var text = "pfutures: \(c.finished) done, \(c.running) running, \(c.unsuccessful) failed, \(c.read) read, "
             + String(format1(rate)) + (showBytes ? " files/s, " + format1(Double(c.bytesCopied) / seconds / 1_048_576) + " MiB/s"

@@ -23,7 +23,7 @@ struct RunCommand {
 
         var inputFD: Int32 = 0
         if let path = config.argFile {
-            inputFD = (path + [0]).withUnsafeBytes { open($0.baseAddress!.assumingMemoryBound(to: CChar.self), O_RDONLY | O_CLOEXEC) }
+            inputFD = openPath(path, O_RDONLY | O_CLOEXEC)
             if inputFD < 0 {
                 reportError(Array("cannot read ".utf8) + path + Array(": \(errnoText(errno))".utf8))
                 return ExitStatus.usage

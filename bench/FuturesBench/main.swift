@@ -13,5 +13,5 @@ let elapsed = try ContinuousClock().measure {
     for future in futures { sum &+= try future.result() }
 }
 pool.shutdown(wait: true, cancelFutures: false)
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let seconds = elapsed.inSeconds
 print("swift \(Int(Double(count) / seconds)) items/s (\(count) items, checksum \(sum))")
