@@ -113,12 +113,12 @@ struct JobRunner: Sendable {
                 job.kind = .copy
                 job.strings = [source, destination]
             case .process, .invalid:  // .invalid never gets here
-                switch template.invocation(records: records, sequence: sequence, slot: Int(slot)) {
+                let invocation = template.invocation(records: records, sequence: sequence, slot: Int(slot))
+                switch invocation {
                 case .exec(let argv): job.strings = argv
                 case .shell(let script): job.kind = .shell; job.strings = [script]
                 }
-                observer.prepare(slot: slot, invocation: template.invocation(records: records, sequence: sequence,
-                                                                             slot: Int(slot)))
+                observer.prepare(slot: slot, invocation: invocation)
             }
             return job
         }
@@ -134,9 +134,7 @@ struct JobRunner: Sendable {
             }
             return nil
         case .copyFailed(let why, let started, let took):
-            if case .copy(let source, let destination) = work {
-                reportError(Array("copy ".utf8) + source + Array(" -> ".utf8) + destination + Array(": \(why)".utf8))
-            }
+            if case .copy(let source, let destination) = work { reportCopyFailure(source, destination, why) }
             (outcome, startedAt, runtime) = (.exited(1), started, took)
         case .finished(let o, let copied, let started, let took):
             (outcome, startedAt, runtime, bytes) = (o, started, took, copied)
@@ -144,7 +142,7 @@ struct JobRunner: Sendable {
                 report(failure, invocation: invocation)
             }
             if case .lost(let why) = o {
-                reportError(Array("job \(sequence) lost: \(why) (BrokenWorkerPool): ".utf8) + work.command)
+                reportError(Array("job \(sequence) lost: \(why) (BrokenProcessPool): ".utf8) + work.command)
             }
             if copier != nil && bytes > 0 { control.copied(bytes: bytes) }
         }
@@ -258,7 +256,7 @@ struct JobRunner: Sendable {
             return (.exited(0), bytes)
         } catch {
             if error.stopped { return (timedOut ? .timedOut : .signaled(SIGTERM), 0) }
-            reportError(Array("copy ".utf8) + source + Array(" -> ".utf8) + destination + Array(": \(error.reason)".utf8))
+            reportCopyFailure(source, destination, error.reason)
             return (.exited(1), 0)
         }
     }
@@ -318,6 +316,11 @@ struct JobRunner: Sendable {
     func skipped(sequence: Int, command: [UInt8]) {
         events?.emit("not-run", ["seq": .int(sequence), "reason": .text("resume"), "command": .bytes(command)])
         sink.complete(sequence: sequence, output: nil)
+    }
+
+    /// `pfutures: copy SRC -> DST: reason`, the SPEC's message for a failed pair.
+    private func reportCopyFailure(_ source: [UInt8], _ destination: [UInt8], _ reason: String) {
+        reportError(Array("copy ".utf8) + source + Array(" -> ".utf8) + destination + Array(": \(reason)".utf8))
     }
 
     private func report(_ failure: SpawnFailure, invocation: Invocation) {

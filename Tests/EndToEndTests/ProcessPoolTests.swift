@@ -15,6 +15,7 @@ import Testing
         #expect(r.status == 1, "a lost job is a broken-pool failure: \(r)")
         #expect(h.files(prefix: "done.") == (1...8).filter { $0 != 3 }.map { "done.\($0)" }.sorted(), "\(r)")
         #expect(r.err.contains("job 3 lost: worker process") && r.err.contains("killed by signal 9"), "\(r)")
+        #expect(r.err.contains("(BrokenProcessPool)"), "\(r)")
         #expect(r.err.contains("sh -c"), "the lost job's command is named: \(r)")
     }
 
