@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // pfutures: a parallel job runner (CLI) over an executor core with
-// concurrent.futures semantics. Imports point one way: CLI -> Jobs -> FuturesCore.
+// concurrent.futures semantics. Imports point one way:
+// CLI -> Jobs -> ProcessPool -> FuturesCore.
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
@@ -18,9 +19,11 @@ let package = Package(
         .target(name: "CPopt", linkerSettings: [.linkedLibrary("popt")]),
         .target(name: "CSpawn"),
         .target(name: "FuturesCore", swiftSettings: strict),
-        .target(name: "Futures", dependencies: ["FuturesCore"], swiftSettings: strict),
-        .target(name: "Jobs", dependencies: ["FuturesCore", "CSpawn"], swiftSettings: strict),
-        .target(name: "PfuturesCLI", dependencies: ["Jobs", "FuturesCore", "CPopt"], swiftSettings: strict),
+        // The one process pool and its worker protocol, below Foundation.
+        .target(name: "ProcessPool", dependencies: ["FuturesCore", "CSpawn"], swiftSettings: strict),
+        .target(name: "Futures", dependencies: ["FuturesCore", "ProcessPool", "Jobs"], swiftSettings: strict),
+        .target(name: "Jobs", dependencies: ["ProcessPool", "FuturesCore", "CSpawn"], swiftSettings: strict),
+        .target(name: "PfuturesCLI", dependencies: ["Jobs", "ProcessPool", "FuturesCore", "CPopt"], swiftSettings: strict),
         .executableTarget(name: "pfutures", dependencies: ["PfuturesCLI"], swiftSettings: strict),
         .executableTarget(name: "futures-bench", dependencies: ["FuturesCore"], path: "bench/FuturesBench",
                           swiftSettings: strict),

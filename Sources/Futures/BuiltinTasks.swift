@@ -1,9 +1,13 @@
-// The work items every ProcessPoolExecutor worker serves without being told:
-// running a command, and copying a file (as shutil.copy does).
+// The work items every ProcessPoolExecutor worker of a Futures program
+// serves without being told: running a command and copying a file. Both
+// are pfutures' own job runner (Jobs), so the library and the CLI share
+// one spawner and one copier.
 import Foundation
+import Jobs
+import ProcessPool
 
-/// Runs a program with arguments (no shell) in a worker and returns its exit
-/// status and output.
+/// Runs a program with arguments (no shell) and returns its exit status
+/// and output.
 public struct CommandTask: ProcessTask {
     /// What came back from the command.
     public struct Output: Codable, Sendable, Equatable {
@@ -24,36 +28,29 @@ public struct CommandTask: ProcessTask {
 
     public init(_ argv: [String]) { self.argv = argv }
 
-    public func run() throws -> Output {
-        guard let program = argv.first else { throw TaskFailure("empty command") }
-        let process = Process()
-        if program.contains("/") {
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = Array(argv.dropFirst())
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = argv
+    /// Runs the command in this thread.
+    public func run() throws -> Output { try run(in: StandaloneContext()) }
+
+    /// Runs the command as a job of the pool, its output collected.
+    public func run(in context: any TaskContext) throws -> Output {
+        guard !argv.isEmpty else { throw TaskFailure("empty command") }
+        let collector = Collector(context)
+        let job = Job(sequence: 0, action: .process(.exec(argv: argv.map { Array($0.utf8) })), settings: JobSettings())
+        let result = job.attempt(in: collector)
+        let status: Int32
+        switch result.outcome {
+        case .exited(let code): status = code
+        case .signaled(let signal): status = 128 + signal
+        case .timedOut: status = 128 + SIGTERM
+        case .spawnFailed, .lost: throw TaskFailure(String(decoding: result.message ?? [], as: UTF8.self))
         }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes to the end before waiting, so a chatty command cannot block.
-        nonisolated(unsafe) var errData = Data()
-        let reader = WorkerThread.start(name: "stderr") { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        reader.join()
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus
-                                                                  : process.terminationStatus
-        return Output(status: status, stdout: outData, stderr: errData)
+        return Output(status: status, stdout: Data(collector.stdout), stderr: Data(collector.stderr))
     }
 }
 
-/// Copies a file's contents and permission bits (shutil.copy) in a worker,
-/// through a temporary file renamed into place. A destination that is a
-/// directory receives the file under its own name. Returns the bytes copied.
+/// Copies a file's contents and permission bits (shutil.copy) through a
+/// temporary file renamed into place. A destination that is a directory
+/// receives the file under its own name. Returns the bytes copied.
 public struct CopyTask: ProcessTask {
     public var source: String
     public var destination: String
@@ -63,28 +60,18 @@ public struct CopyTask: ProcessTask {
         self.destination = destination
     }
 
-    public func run() throws -> Int {
-        var isDirectory: ObjCBool = false
-        var target = destination
-        if FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory), isDirectory.boolValue {
-            target = (destination as NSString).appendingPathComponent((source as NSString).lastPathComponent)
+    /// Copies in this thread.
+    public func run() throws -> Int { try run(in: StandaloneContext()) }
+
+    /// Copies as `pfutures copy` does.
+    public func run(in context: any TaskContext) throws -> Int {
+        let job = Job(sequence: 0, action: .copy(source: Array(source.utf8), destination: Array(destination.utf8)),
+                      settings: JobSettings())
+        let result = job.attempt(in: context)
+        guard result.outcome == .exited(0) else {
+            throw TaskFailure(String(decoding: result.message ?? Array("copy failed".utf8), as: UTF8.self))
         }
-        let attributes = try FileManager.default.attributesOfItem(atPath: source)
-        if attributes[.type] as? FileAttributeType == .typeDirectory { throw TaskFailure("\(source) is a directory") }
-        let data = try Data(contentsOf: URL(fileURLWithPath: source))
-        let directory = (target as NSString).deletingLastPathComponent
-        // One task at a time per worker, so the pid makes the name unique.
-        let tempPath = (directory.isEmpty ? "." : directory) + "/.pfutures-task.\(getpid()).tmp"
-        try data.write(to: URL(fileURLWithPath: tempPath))
-        if let mode = attributes[.posixPermissions] {
-            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: tempPath)
-        }
-        guard rename(tempPath, target) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(tempPath)
-            throw TaskFailure("\(source) -> \(target): \(why)")
-        }
-        return data.count
+        return result.bytesCopied
     }
 }
 
@@ -92,4 +79,30 @@ public struct CopyTask: ProcessTask {
 public struct TaskFailure: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Keeps a command's output for `CommandTask`, passing the rest of the
+/// context through.
+private final class Collector: TaskContext {
+    private let inner: any TaskContext
+    private(set) var stdout: [UInt8] = []
+    private(set) var stderr: [UInt8] = []
+    init(_ inner: any TaskContext) { self.inner = inner }
+    var slot: Int { inner.slot }
+    var stopSwitch: StopSwitch { inner.stopSwitch }
+    /// Output is collected, never written straight through.
+    var sharesSubmittersOutput: Bool { false }
+    func started(pid: Int32?) { inner.started(pid: pid) }
+    func output(_ bytes: UnsafeRawBufferPointer, stream: TaskStream) {
+        if stream == .stdout { stdout += bytes } else { stderr += bytes }
+    }
+}
+
+/// The context of a built-in task run directly, outside any pool.
+private final class StandaloneContext: TaskContext {
+    let stopSwitch = StopSwitch()
+    var slot: Int { 1 }
+    var sharesSubmittersOutput: Bool { false }
+    func started(pid: Int32?) {}
+    func output(_ bytes: UnsafeRawBufferPointer, stream: TaskStream) {}
 }

@@ -1,14 +1,13 @@
-// The Executor protocol: submit work, map over a sequence, shut down.
+// The Executor protocols: what every executor offers (a cap and shutdown),
+// and submitting closures, which only executors in this process can run.
 
-/// Runs submitted work asynchronously and hands back futures for it.
+/// Runs submitted work asynchronously and hands back futures for it. What
+/// the work is depends on the executor: closures (`ClosureExecutor`), or
+/// task values that can also cross a process (the process-pool module's
+/// `TaskExecutor`, which both pools of this package implement).
 public protocol Executor: AnyObject, Sendable {
     /// The most work items this executor runs at once.
     var maxWorkers: Int { get }
-
-    /// Schedules `work` and returns the future of its result.
-    /// - Throws: `ExecutorShutdownError` after `shutdown`; a broken-pool error
-    ///   (such as `BrokenThreadPool`) once the executor can no longer run work.
-    func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T>
 
     /// Stops accepting work. With `cancelFutures`, pending futures are
     /// cancelled; with `wait`, returns only after running work has finished.
@@ -17,7 +16,15 @@ public protocol Executor: AnyObject, Sendable {
     func shutdown(wait: Bool, cancelFutures: Bool)
 }
 
-extension Executor {
+/// An executor that runs closures (in this process).
+public protocol ClosureExecutor: Executor {
+    /// Schedules `work` and returns the future of its result.
+    /// - Throws: `ExecutorShutdownError` after `shutdown`; a broken-pool error
+    ///   (such as `BrokenThreadPool`) once the executor can no longer run work.
+    func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T>
+}
+
+extension ClosureExecutor {
     /// `transform` applied to every element of `items`, run on this executor,
     /// with the results handed back lazily in input order.
     ///
@@ -31,11 +38,17 @@ extension Executor {
         _ items: S, timeout: Duration? = nil, chunksize: Int = 1, buffersize: Int? = nil,
         _ transform: @escaping @Sendable (S.Element) throws -> T
     ) -> MapIterator<T> where S.Element: Sendable {
-        let limit = max(1, buffersize ?? (maxWorkers > Int.max / 4 ? 64 : 2 * maxWorkers))
         var source = items.makeIterator()
-        return MapIterator(deadline: Deadline.after(timeout), buffersize: limit) { [self] in
+        return MapIterator(deadline: Deadline.after(timeout), buffersize: mapBuffersize(buffersize)) { [self] in
             guard let item = source.next() else { return nil }
             return try submit { try transform(item) }
         }
+    }
+}
+
+extension Executor {
+    /// The look-ahead of `map`: `requested`, or twice `maxWorkers`.
+    package func mapBuffersize(_ requested: Int?) -> Int {
+        max(1, requested ?? (maxWorkers > Int.max / 4 ? 64 : 2 * maxWorkers))
     }
 }

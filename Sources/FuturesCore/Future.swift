@@ -175,7 +175,9 @@ public class AnyFuture: @unchecked Sendable, Hashable {
 
     private typealias Announcement = (callbacks: [@Sendable () -> Void], observers: [any CompletionObserver])
 
-    func finish(_ outcome: Result<any Sendable, any Error>) throws {
+    /// Finishes the future with `outcome` (for executors of this package).
+    /// - Throws: `InvalidStateError` if it is already finished or cancelled.
+    package func finish(_ outcome: Result<any Sendable, any Error>) throws {
         let announce: Announcement = try locked {
             switch state {
             case .pending, .running: state = .finished(outcome)

@@ -1,15 +1,15 @@
-// ThreadPoolExecutor: a queue of work items served by up to maxWorkers
-// threads. Threads start lazily, only when no started thread is free, and
-// live until shutdown. The pool owns queue, threads and shutdown state; a
-// worker is the small loop in `work(initializer:)`.
+// ThreadPoolExecutor: a queue of work items served by threads, at most
+// maxWorkers items at once. Threads start lazily, only when no started
+// thread is free, and live until shutdown. The pool owns queue, threads,
+// the cap and the slot numbers; a worker is the small loop in `work`.
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Runs work on a pool of threads, as Python's `ThreadPoolExecutor`.
 /// @unchecked Sendable: all mutable state is behind `lock`.
-public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
-    /// The most threads this pool starts.
+public final class ThreadPoolExecutor: ClosureExecutor, @unchecked Sendable {
+    /// The most work items run at once (and threads started).
     public var maxWorkers: Int { lock.withLock { limit } }
     private var limit: Int
     private let namePrefix: String
@@ -19,17 +19,24 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     private var queueHead = 0
     private var threads: [WorkerThread] = []  // started and not yet joined
     private var started = 0
-    private var busy = 0
+    private var busy = 0       // threads running an item or still starting
+    private var running = 0    // items running: never above `limit`
+    private var slotTaken: [Bool] = []  // slot n is index n-1
     private var waiting = 0    // threads blocked in lock.wait()
     private var wakeups = 0    // signals sent and not yet taken by a waiter
     private var isShutdown = false
     private var broken: BrokenThreadPool?
 
+    /// What other modules of this package attach to the pool (the task
+    /// layer's stop switch); not part of the public API.
+    package let attachment = Attachment()
+
     /// The default worker count: min(32, cores + 4), as CPython.
     public static var defaultMaxWorkers: Int { min(32, processorCount + 4) }
 
     /// - Parameters:
-    ///   - maxWorkers: the most threads ever started (default `defaultMaxWorkers`); must be positive.
+    ///   - maxWorkers: the most work items run at once, and threads started
+    ///     (default `defaultMaxWorkers`); must be positive.
     ///   - threadNamePrefix: worker threads are named PREFIX_N.
     ///   - initializer: run once in each worker thread before its first work
     ///     item; if it throws, the pool is broken: pending futures fail with
@@ -54,14 +61,20 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
     /// - Throws: `BrokenThreadPool` once an initializer failed;
     ///   `ExecutorShutdownError` after `shutdown`.
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T> {
+        try submitSlotted { _ in try work() }
+    }
+
+    /// Queues `work`, which is told its slot: a number in 1...maxWorkers that
+    /// no other running item holds (the `{%}` of pfutures).
+    /// - Throws: as `submit`.
+    package func submitSlotted<T: Sendable>(_ work: @escaping @Sendable (Int) throws -> T) throws -> Future<T> {
         let future = Future<T>()
-        let item = WorkItem(future: future, work: { try work() })
+        let item = WorkItem(future: future, work: { slot in try work(slot) })
         try lock.withLock {
             if let broken { throw broken }
             if isShutdown { throw ExecutorShutdownError() }
             queue.append(item)
-            let free = started - busy
-            if queue.count - queueHead > free && started < limit {
+            if queue.count - queueHead > started - busy && started < limit {
                 startThreadLocked()
             } else if waiting > wakeups {
                 // Wake a sleeper only when none is already on its way: a busy
@@ -73,12 +86,14 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
         return future
     }
 
-    /// Moves the thread limit by `delta` (never below 1); for pfutures'
-    /// SIGUSR1/SIGUSR2, not part of the concurrent.futures API.
-    package func adjustMaxWorkers(by delta: Int) {
+    /// Moves the cap by `delta` (never below 1); for pfutures' SIGUSR1 and
+    /// SIGUSR2, not part of the concurrent.futures API. Running items are
+    /// not touched: after a decrease, new ones start as old ones end.
+    public func adjustMaxWorkers(by delta: Int) {
         lock.withLock {
             if limit != Int.max { limit = max(1, limit + delta) }
             if queue.count - queueHead > started - busy && started < limit { startThreadLocked() }
+            lock.broadcast()
         }
     }
 
@@ -116,8 +131,17 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
         return items
     }
 
-    /// The worker loop: initialize once, then take items until shutdown
-    /// leaves the queue empty.
+    private func takeSlotLocked() -> Int {
+        if let free = slotTaken.firstIndex(of: false) {
+            slotTaken[free] = true
+            return free + 1
+        }
+        slotTaken.append(true)
+        return slotTaken.count
+    }
+
+    /// The worker loop: initialize once, then take items while the cap
+    /// allows, until shutdown leaves the queue empty.
     private func work(initializer: (@Sendable () throws -> Void)?) {
         if let initializer {
             do { try initializer() } catch { breakPool(reason: "initializer failed: \(error)"); return }
@@ -125,22 +149,32 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
         lock.lock()
         busy -= 1  // started: free to take work
         while true {
-            while queueHead == queue.count && !isShutdown && broken == nil {
+            if broken != nil { lock.unlock(); return }
+            if queueHead < queue.count && running < limit {
+                let item = queue[queueHead]
+                queueHead += 1
+                if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 }
+                busy += 1
+                running += 1
+                let slot = takeSlotLocked()
+                lock.unlock()
+                item.execute(slot: slot)
+                lock.withLock {
+                    busy -= 1
+                    running -= 1
+                    slotTaken[slot - 1] = false
+                }
+                item.publish()
+                lock.lock()
+            } else if queueHead == queue.count && isShutdown {
+                lock.unlock()
+                return
+            } else {
                 waiting += 1
                 lock.wait()
                 waiting -= 1
                 if wakeups > 0 { wakeups -= 1 }
             }
-            if queueHead == queue.count || broken != nil { lock.unlock(); return }
-            let item = queue[queueHead]
-            queueHead += 1
-            if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 }
-            busy += 1
-            lock.unlock()
-            item.execute()
-            lock.withLock { busy -= 1 }
-            item.publish()
-            lock.lock()
         }
     }
 
@@ -161,17 +195,17 @@ public final class ThreadPoolExecutor: Executor, @unchecked Sendable {
 /// ready for reuse. Not generic, so queueing costs no metadata look-ups.
 private final class WorkItem {
     private let future: AnyFuture
-    private let work: @Sendable () throws -> any Sendable
+    private let work: @Sendable (Int) throws -> any Sendable
     private var outcome: Result<any Sendable, any Error>?
 
-    init(future: AnyFuture, work: @escaping @Sendable () throws -> any Sendable) {
+    init(future: AnyFuture, work: @escaping @Sendable (Int) throws -> any Sendable) {
         self.future = future
         self.work = work
     }
 
-    func execute() {
+    func execute(slot: Int) {
         guard (try? future.setRunningOrNotifyCancel()) == true else { return }
-        outcome = Result { try work() }
+        outcome = Result { try work(slot) }
     }
 
     func publish() {
@@ -180,6 +214,23 @@ private final class WorkItem {
 
     func fail(_ error: any Error) { try? future.setException(error) }
     func cancel() { future.cancel() }
+}
+
+/// One value another module of this package hangs on an object of this
+/// one, made on first use. @unchecked Sendable: `value` is behind `lock`.
+package final class Attachment: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var value: (any Sendable)?
+
+    /// The attached value, made by `make` the first time.
+    package func value<T: Sendable>(orMake make: () -> T) -> T {
+        lock.withLock {
+            if let existing = value as? T { return existing }
+            let made = make()
+            value = made
+            return made
+        }
+    }
 }
 
 /// Online processors, as `os.cpu_count()`.

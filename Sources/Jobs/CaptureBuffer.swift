@@ -2,6 +2,7 @@
 // while small, in an anonymous temporary file past a threshold, so grouping
 // and ordering never hold unbounded output in memory; and, for output held a
 // long time under -k, parked in one shared file so it holds no descriptor.
+import ProcessPool
 import CSpawn
 import Synchronization
 #if canImport(Glibc)
@@ -9,25 +10,25 @@ import Glibc
 #endif
 
 /// Captured bytes of one output stream. Used by one thread at a time.
-public final class CaptureBuffer {
+package final class CaptureBuffer {
     /// Bytes held in memory before spilling to a file.
-    public static let spillThreshold = 256 * 1024
+    package static let spillThreshold = 256 * 1024
 
     private var memory: [UInt8] = []
     private var file: Int32 = -1
     private var parked: (area: ParkingFile, offset: off_t)?
-    public private(set) var count = 0
+    package private(set) var count = 0
 
-    public init() {}
+    package init() {}
     deinit { if file >= 0 { close(file) } }
 
     /// Bytes currently held in memory (0 once spilled).
-    public var memoryFootprint: Int { memory.count }
+    package var memoryFootprint: Int { memory.count }
 
     /// Whether the bytes sit in a temporary file of this buffer's own.
-    public var ownsFile: Bool { file >= 0 }
+    package var ownsFile: Bool { file >= 0 }
 
-    public func append(_ bytes: UnsafeRawBufferPointer) {
+    package func append(_ bytes: UnsafeRawBufferPointer) {
         count += bytes.count
         if file >= 0 {
             if (try? writeAll(file, bytes)) == nil { memory.append(contentsOf: bytes) }
@@ -37,11 +38,11 @@ public final class CaptureBuffer {
         if memory.count > Self.spillThreshold { spill() }
     }
 
-    public func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
+    package func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
 
     /// Moves the held bytes to a temporary file; stays in memory if none can
     /// be made (a full or read-only TMPDIR must not lose output).
-    public func spill() {
+    package func spill() {
         guard file < 0, !memory.isEmpty else { return }
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         let fd = pf_tmpfile(directory)
@@ -53,7 +54,7 @@ public final class CaptureBuffer {
 
     /// Moves everything held into `area`, freeing memory and this buffer's own
     /// file; stays as it is if the area cannot take it.
-    public func park(in area: ParkingFile) {
+    package func park(in area: ParkingFile) {
         guard parked == nil, count > 0 else { return }
         var bytes = memory
         if file >= 0 {
@@ -70,7 +71,7 @@ public final class CaptureBuffer {
 
     /// Writes everything held to `fd`.
     /// - Throws: `WriteFailure` from writing.
-    public func write(to fd: Int32) throws(WriteFailure) {
+    package func write(to fd: Int32) throws(WriteFailure) {
         if let parked {
             try parked.area.copy(offset: parked.offset, length: count, to: fd)
             return
@@ -94,12 +95,12 @@ public final class CaptureBuffer {
 /// One anonymous temporary file that many held outputs share (-k), so
 /// holding thousands of them costs neither memory nor descriptors.
 /// @unchecked Sendable: the end offset is behind `lock`; reads use pread.
-public final class ParkingFile: @unchecked Sendable {
+package final class ParkingFile: @unchecked Sendable {
     private let fd: Int32
     private let lock = Mutex<off_t>(0)
 
     /// nil when no temporary file can be made.
-    public init?() {
+    package init?() {
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         fd = pf_tmpfile(directory)
         if fd < 0 { return nil }

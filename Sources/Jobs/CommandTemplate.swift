@@ -4,7 +4,7 @@
 // each record single-quoted). Pure byte manipulation, no I/O.
 
 /// What one job executes, before a program path is resolved.
-public enum Invocation: Sendable, Equatable {
+package enum Invocation: Sendable, Equatable {
     /// Run `argv[0]` with `argv`, found on PATH when it has no slash.
     case exec(argv: [[UInt8]])
     /// Run `shell -c script`.
@@ -104,21 +104,23 @@ struct TemplateWord: Sendable, Equatable {
 }
 
 /// How records become invocations, fixed for a whole run.
-public struct CommandTemplate: Sendable {
+package struct CommandTemplate: Sendable {
     /// The kinds of job (SPEC §2.2).
-    public enum Mode: Sendable { case command, template, shellTemplate }
+    package enum Mode: Sendable { case command, template, shellTemplate }
 
-    public let mode: Mode
+    package let mode: Mode
     private let words: [TemplateWord]
     private let usesRecord: Bool
+    /// True when `{%}` appears, so a job's invocation depends on its slot.
+    package let usesSlot: Bool
 
     /// Command mode: each record is a complete shell command.
-    public static let command = CommandTemplate(mode: .command, words: [])
+    package static let command = CommandTemplate(mode: .command, words: [])
 
     /// - Parameters:
     ///   - words: COMMAND and its initial arguments (template modes).
     ///   - recordToken: the replacement string for the record (`{}`, or `-I STR`).
-    public init(words: [[UInt8]], recordToken: [UInt8] = Array("{}".utf8), throughShell: Bool) {
+    package init(words: [[UInt8]], recordToken: [UInt8] = Array("{}".utf8), throughShell: Bool) {
         self.init(mode: throughShell ? .shellTemplate : .template,
                   words: words.map { TemplateWord.parse($0, recordToken: recordToken) })
     }
@@ -127,6 +129,7 @@ public struct CommandTemplate: Sendable {
         self.mode = mode
         self.words = words
         self.usesRecord = words.contains { $0.usesRecord }
+        self.usesSlot = words.contains { $0.pieces.contains(.replacement(.slot)) }
     }
 
     /// The invocation for a job of `records` (several with `-n`), its
@@ -136,7 +139,7 @@ public struct CommandTemplate: Sendable {
     /// With several records, a word that is exactly one replacement string
     /// becomes one argument per record; a word with text around a
     /// replacement is repeated once per record (GNU parallel's `-X`).
-    public func invocation(records: [[UInt8]], sequence: Int, slot: Int) -> Invocation {
+    package func invocation(records: [[UInt8]], sequence: Int, slot: Int) -> Invocation {
         switch mode {
         case .command:
             return .shell(script: records.joined(separator: [0x0A]).map { $0 })
@@ -168,7 +171,7 @@ public struct CommandTemplate: Sendable {
 }
 
 /// `bytes` as one single-quoted shell word that the shell never expands.
-public func shellQuoted(_ bytes: [UInt8]) -> [UInt8] {
+package func shellQuoted(_ bytes: [UInt8]) -> [UInt8] {
     var out: [UInt8] = [0x27]
     for byte in bytes {
         if byte == 0x27 { out += Array("'\\''".utf8) } else { out.append(byte) }
@@ -180,7 +183,7 @@ public func shellQuoted(_ bytes: [UInt8]) -> [UInt8] {
 extension Invocation {
     /// How the invocation is shown to people (`-t`, `--dry-run`, job log):
     /// the script itself, or the argv with words quoted where the shell needs it.
-    public var displayText: [UInt8] {
+    package var displayText: [UInt8] {
         switch self {
         case .shell(let script): return script
         case .exec(let argv):

@@ -1,13 +1,14 @@
 // The live event stream (--events): one JSON object per line for each job
 // life-cycle event. Byte strings that are not valid UTF-8 are written
 // losslessly as base64 under a key ending in "_base64".
+import ProcessPool
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A JSON value small enough for event lines.
-public enum EventValue: Sendable {
+package enum EventValue: Sendable {
     case int(Int)
     case double(Double)
     case text(String)
@@ -17,13 +18,13 @@ public enum EventValue: Sendable {
 }
 
 /// Writes events, one line each, in one write so lines never interleave.
-public final class EventLog: Sendable {
+package final class EventLog: Sendable {
     private let fd: Int32
     private let ownsFD: Bool
     private let lock = Mutex<Void>(())
 
     /// Opens `path` for writing (`-` for stderr), replacing an old file.
-    public init(path: [UInt8]) throws(JobLogError) {
+    package init(path: [UInt8]) throws(JobLogError) {
         if path == [0x2D] { fd = 2; ownsFD = false; return }
         let opened = openPath(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard opened >= 0 else { throw JobLogError(path: path, reason: errnoText(errno)) }
@@ -34,7 +35,7 @@ public final class EventLog: Sendable {
     deinit { if ownsFD { close(fd) } }
 
     /// Writes `{"event": name, fields...}` with `time` (epoch seconds) added.
-    public func emit(_ name: String, _ fields: KeyValuePairs<String, EventValue>) {
+    package func emit(_ name: String, _ fields: KeyValuePairs<String, EventValue>) {
         var line: [UInt8] = Array("{\"event\":".utf8) + Self.string(Array(name.utf8))
         line += Array(",\"time\":".utf8) + Array(millisecondText(wallClockNow()).utf8)
         for (key, value) in fields {
@@ -101,13 +102,6 @@ func millisecondText(_ value: Double) -> String {
     let millis = Int64((value * 1000).rounded())
     let fraction = String(abs(millis % 1000))
     return "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
-}
-
-/// Seconds since the epoch, as a job log and events record them.
-public func wallClockNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Standard base64 with padding.

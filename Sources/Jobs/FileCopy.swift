@@ -2,6 +2,7 @@
 // kernel's fast paths, permission bits (and timestamps with --preserve),
 // written to a temporary file in the destination directory and renamed into
 // place, so no reader and no crash ever sees a half-written destination.
+import ProcessPool
 import CSpawn
 import Synchronization
 #if canImport(Glibc)
@@ -9,29 +10,29 @@ import Glibc
 #endif
 
 /// How `pfutures copy` copies.
-public struct CopyOptions: Sendable, Equatable {
+package struct CopyOptions: Sendable, Hashable {
     /// Keep access and modification times (like shutil.copy2).
-    public var preserveTimes = false
+    package var preserveTimes = false
     /// Create missing destination directories.
-    public var createParents = false
+    package var createParents = false
     /// Copy a symbolic link itself instead of the file it points to.
-    public var noDereference = false
+    package var noDereference = false
     /// fsync the new file before renaming it into place.
-    public var fsync = false
-    public init() {}
+    package var fsync = false
+    package init() {}
 }
 
 /// Why a pair failed; the text follows `copy SRC -> DST: `.
-public struct CopyFailure: Error, Equatable {
-    public let reason: String
+package struct CopyFailure: Error, Equatable {
+    package let reason: String
     /// True when the copy was stopped (timeout, signal), not refused.
-    public let stopped: Bool
+    package let stopped: Bool
     init(_ reason: String, stopped: Bool = false) { self.reason = reason; self.stopped = stopped }
     init(errno code: Int32) { self.init(errnoText(code)) }
 }
 
 /// Copies pairs; shared by all workers of a run.
-public final class FileCopier: Sendable {
+package final class FileCopier: Sendable {
     /// Temporary names are `.pfutures.PID.N.tmp`: the PID lets a later run
     /// recognise and remove what a killed run left behind.
     static let tempPrefix = Array(".pfutures.".utf8)
@@ -41,12 +42,12 @@ public final class FileCopier: Sendable {
     private let chunk = 8 << 20
     private let pid = getpid()
 
-    public init(options: CopyOptions) { self.options = options }
+    package init(options: CopyOptions) { self.options = options }
 
     /// Copies `source` to `destination`; returns the bytes copied.
     /// `shouldStop` is asked between chunks (timeouts, signals).
     /// - Throws: `CopyFailure`.
-    public func copy(_ source: [UInt8], to destination: [UInt8], shouldStop: () -> Bool) throws(CopyFailure) -> Int {
+    package func copy(_ source: [UInt8], to destination: [UInt8], shouldStop: () -> Bool) throws(CopyFailure) -> Int {
         if source.contains(0) || destination.contains(0) {
             throw CopyFailure("a name contains a NUL byte (use -0 for NUL-separated input)")
         }

@@ -1,22 +1,23 @@
 // The job log (--joblog): GNU parallel's tab-separated columns, one line per
 // finished job, appended as each job ends; and reading one back for --resume.
+import ProcessPool
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// One finished job, as a job-log line records it.
-public struct JobLogEntry: Sendable, Equatable {
-    public var sequence: Int
+package struct JobLogEntry: Sendable, Equatable {
+    package var sequence: Int
     /// Wall-clock start, seconds since the epoch.
-    public var startTime: Double
-    public var runtime: Double
-    public var received: Int
-    public var exitValue: Int32
-    public var signal: Int32
-    public var command: [UInt8]
+    package var startTime: Double
+    package var runtime: Double
+    package var received: Int
+    package var exitValue: Int32
+    package var signal: Int32
+    package var command: [UInt8]
 
-    public init(sequence: Int, startTime: Double, runtime: Double, received: Int,
+    package init(sequence: Int, startTime: Double, runtime: Double, received: Int,
                 exitValue: Int32, signal: Int32, command: [UInt8]) {
         self.sequence = sequence
         self.startTime = startTime
@@ -30,7 +31,7 @@ public struct JobLogEntry: Sendable, Equatable {
     /// Exit value and signal as GNU parallel logs them for `outcome`
     /// (a command that could not start logs 127 or 126; a timeout, SIGTERM's 15
     /// unless SIGKILL was needed: we log the signal that was sent first).
-    public static func columns(for outcome: JobOutcome) -> (exitValue: Int32, signal: Int32) {
+    package static func columns(for outcome: JobOutcome) -> (exitValue: Int32, signal: Int32) {
         switch outcome {
         case .exited(let code): return (code, 0)
         case .signaled(let signal): return (-1, signal)
@@ -42,7 +43,7 @@ public struct JobLogEntry: Sendable, Equatable {
     }
 
     /// The command as one log field: newline and TAB written as `\n`, `\t`.
-    public static func field(_ command: [UInt8]) -> [UInt8] {
+    package static func field(_ command: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(command.count)
         for byte in command {
@@ -66,8 +67,8 @@ public struct JobLogEntry: Sendable, Equatable {
 
 /// Appends entries to a job log, one write per line so a crash loses at
 /// most the line being written.
-public final class JobLogWriter: Sendable {
-    public static let header = Array("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n".utf8)
+package final class JobLogWriter: Sendable {
+    package static let header = Array("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n".utf8)
     private let fd: Int32
     private let ownsFD: Bool
     private let lock = Mutex<Void>(())
@@ -76,7 +77,7 @@ public final class JobLogWriter: Sendable {
     /// continued (for --resume); otherwise it is replaced. The header is
     /// written when the file is new or empty.
     /// - Throws: the errno text when the file cannot be opened.
-    public init(path: [UInt8], append: Bool) throws(JobLogError) {
+    package init(path: [UInt8], append: Bool) throws(JobLogError) {
         if path == [0x2D] {
             fd = 2
             ownsFD = false
@@ -93,29 +94,29 @@ public final class JobLogWriter: Sendable {
 
     deinit { if ownsFD { close(fd) } }
 
-    public func append(_ entry: JobLogEntry) {
+    package func append(_ entry: JobLogEntry) {
         let line = entry.line
         lock.withLock { _ in try? writeAll(fd, line) }
     }
 }
 
 /// A job log that could not be opened.
-public struct JobLogError: Error {
-    public let path: [UInt8]
-    public let reason: String
+package struct JobLogError: Error {
+    package let path: [UInt8]
+    package let reason: String
 }
 
 /// What an existing job log says about commands, for --resume.
-public struct JobLogHistory: Sendable {
+package struct JobLogHistory: Sendable {
     /// Commands (as log fields) with at least one successful line.
-    public private(set) var succeeded: Set<[UInt8]> = []
+    package private(set) var succeeded: Set<[UInt8]> = []
     /// Commands with any line at all.
-    public private(set) var recorded: Set<[UInt8]> = []
+    package private(set) var recorded: Set<[UInt8]> = []
     /// The highest sequence number in the log.
-    public private(set) var lastSequence = 0
+    package private(set) var lastSequence = 0
 
     /// Reads the log at `path`; a missing file is an empty history.
-    public init(path: [UInt8]) {
+    package init(path: [UInt8]) {
         let fd = openPath(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }

@@ -2,7 +2,7 @@
 // that exits non-zero, is killed or cannot start is an outcome.
 
 /// Why a job could not be started.
-public enum SpawnFailure: Error, Sendable, Equatable {
+package enum SpawnFailure: Error, Sendable, Equatable {
     /// The program does not exist (exit status 127).
     case notFound
     /// The program exists but cannot be executed, or the record cannot become
@@ -11,7 +11,7 @@ public enum SpawnFailure: Error, Sendable, Equatable {
 }
 
 /// The end of one job.
-public enum JobOutcome: Sendable, Equatable {
+package enum JobOutcome: Sendable, Equatable {
     /// The job exited with this status (0 is success).
     case exited(Int32)
     /// A signal ended the job (not one sent for a timeout).
@@ -24,5 +24,5 @@ public enum JobOutcome: Sendable, Equatable {
     case lost(String)
 
     /// True only for exit status 0.
-    public var succeeded: Bool { self == .exited(0) }
+    package var succeeded: Bool { self == .exited(0) }
 }

@@ -1,49 +1,45 @@
 // Starting one job's process and watching it to the end: a poll loop over
 // its output pipes, its pidfd (exit), the run's stop switch and its timeout,
 // walking the kill sequence when asked to stop. Reaps the child always.
+import ProcessPool
 import CSpawn
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Which output stream a chunk came from.
-public enum OutputStream: Sendable { case stdout, stderr }
-
 /// What a job's output pipes feed; nil pipes mean the job writes straight
 /// to pfutures' own stdout and stderr.
-public protocol OutputReceiver: AnyObject {
-    func receive(_ bytes: UnsafeRawBufferPointer, from stream: OutputStream)
+package protocol OutputReceiver: AnyObject {
+    func receive(_ bytes: UnsafeRawBufferPointer, from stream: TaskStream)
 }
 
 /// Spawns jobs: resolves programs, builds argv and environment, and sets up
-/// each child in its own process group with a parent-death signal.
-public final class JobLauncher: Sendable {
+/// each child in its own process group with a parent-death signal. One per
+/// process (`shared`): PATH and the environment are read once.
+package final class JobLauncher: Sendable {
     private let lookup: ExecutableLookup
-    private let shell: [UInt8]
     private let baseEnvironment: [[UInt8]]
     private let devNull: Int32
-    private let inheritStdin: Bool
 
-    /// - Parameters:
-    ///   - shell: the shell for command and shell-template modes.
-    ///   - inheritStdin: jobs read pfutures' stdin (with `-a`) instead of /dev/null.
-    public init(shell: [UInt8], inheritStdin: Bool) {
+    /// The launcher of this process.
+    package static let shared = JobLauncher()
+
+    private init() {
         let environment = currentEnvironment()
         let pathValue = environment.first { $0.starts(with: Array("PATH=".utf8)) }.map { Array($0.dropFirst(5)) }
         self.lookup = ExecutableLookup(path: pathValue)
-        self.shell = shell
         self.baseEnvironment = environment.filter {
             !$0.starts(with: Array("PFUTURES_SEQ=".utf8)) && !$0.starts(with: Array("PFUTURES_SLOT=".utf8))
         }
         self.devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        self.inheritStdin = inheritStdin
     }
 
-    deinit { close(devNull) }
-
     /// Starts `invocation` as job `sequence` in worker `slot`.
-    /// - Parameter capture: whether stdout and stderr go to pipes.
-    public func launch(_ invocation: Invocation, sequence: Int, slot: Int,
+    /// - Parameters:
+    ///   - shell: the shell for `.shell` invocations.
+    ///   - inheritStdin: the job reads this process's stdin instead of /dev/null.
+    ///   - capture: whether stdout and stderr go to pipes.
+    package func launch(_ invocation: Invocation, shell: [UInt8], inheritStdin: Bool, sequence: Int, slot: Int,
                        capture: Bool) -> Result<JobProcess, SpawnFailure> {
         let argv: [[UInt8]]
         switch invocation {
@@ -82,37 +78,9 @@ public final class JobLauncher: Sendable {
     }
 }
 
-/// Why a worker's `--initializer` command failed.
-public struct InitializerFailure: Error, CustomStringConvertible {
-    public let description: String
-}
-
-extension JobLauncher {
-    /// Runs the `--initializer` shell command to completion, its output
-    /// going straight to pfutures' stdout and stderr.
-    /// - Throws: `InitializerFailure` unless it exits with status 0.
-    public func runInitializer(_ command: [UInt8], stopSwitch: StopSwitch?) throws {
-        let shown = String(decoding: command, as: UTF8.self)
-        let outcome: JobOutcome
-        switch launch(.shell(script: command), sequence: 0, slot: 0, capture: false) {
-        case .failure(.notFound): throw InitializerFailure(description: "'\(shown)': shell not found")
-        case .failure(.cannotRun(let why)): throw InitializerFailure(description: "'\(shown)': \(why)")
-        case .success(let process):
-            outcome = process.wait(receiver: nil, timeout: nil, killSequence: KillSequence(grace: .seconds(2)),
-                                   stopSwitch: stopSwitch)
-        }
-        switch outcome {
-        case .exited(0): return
-        case .exited(let code): throw InitializerFailure(description: "'\(shown)' exited with status \(code)")
-        case .signaled(let signal): throw InitializerFailure(description: "'\(shown)' was killed by signal \(signal)")
-        case .timedOut, .spawnFailed, .lost: throw InitializerFailure(description: "'\(shown)' did not run to the end")
-        }
-    }
-}
-
 /// A started job: its pid (also its process group) and its output pipes.
-public final class JobProcess {
-    public let pid: pid_t
+package final class JobProcess {
+    package let pid: pid_t
     private var stdoutFD: Int32
     private var stderrFD: Int32
     private let pidFD: Int32
@@ -134,7 +102,7 @@ public final class JobProcess {
     /// with `killSequence` when `timeout` passes or `stopSwitch` fires, then
     /// reaps it. A background grandchild that keeps a pipe open does not
     /// delay the result: only output present when the job exits is read.
-    public func wait(receiver: OutputReceiver?, timeout: Duration?, killSequence: KillSequence,
+    package func wait(receiver: OutputReceiver?, timeout: Duration?, killSequence: KillSequence,
                      stopSwitch: StopSwitch?) -> JobOutcome {
         let timeoutAt = timeout.map { ContinuousClock.now.advanced(by: $0) }
         var stopStep: Int?               // index of the next kill step once stopping

@@ -5,18 +5,18 @@ import Glibc
 #endif
 
 /// The steps that stop a running job's whole process group.
-public struct KillSequence: Sendable, Equatable {
-    public enum Step: Sendable, Equatable {
+package struct KillSequence: Sendable, Equatable {
+    package enum Step: Sendable, Equatable {
         /// Send this signal to the job's process group.
         case signal(Int32)
         /// Give the job this long to exit before the next step.
         case allow(Duration)
     }
 
-    public let steps: [Step]
+    package let steps: [Step]
 
     /// `first`, then `grace` to exit, then SIGKILL.
-    public init(first: Int32 = SIGTERM, grace: Duration) {
+    package init(first: Int32 = SIGTERM, grace: Duration) {
         steps = first == SIGKILL ? [.signal(SIGKILL)] : [.signal(first), .allow(grace), .signal(SIGKILL)]
     }
 }

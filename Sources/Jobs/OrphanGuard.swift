@@ -4,6 +4,7 @@
 // of its own) learns each running job's process group over a pipe, and when
 // the pipe reaches end of file without a clean goodbye, pfutures has died:
 // the helper kills those groups and exits.
+import ProcessPool
 import CSpawn
 import Synchronization
 #if canImport(Glibc)
@@ -11,9 +12,9 @@ import Glibc
 #endif
 
 /// The parent's side: tells the guard which process groups are running.
-public final class OrphanGuard: Sendable {
+package final class OrphanGuard: Sendable {
     /// The hidden argument that turns pfutures into the guard.
-    public static let argument = Array("__pfutures-guard".utf8)
+    package static let argument = Array("__pfutures-guard".utf8)
 
     private struct State {
         var writeFD: Int32 = -1
@@ -23,21 +24,21 @@ public final class OrphanGuard: Sendable {
     private let executable: [UInt8]
 
     /// - Parameter executable: the pfutures binary to start as the guard.
-    public init(executable: [UInt8]) { self.executable = executable }
+    package init(executable: [UInt8]) { self.executable = executable }
 
     /// A guard that starts this very binary.
-    public static func forThisProgram() -> OrphanGuard? { currentExecutable().map(OrphanGuard.init) }
+    package static func forThisProgram() -> OrphanGuard? { currentExecutable().map(OrphanGuard.init) }
 
     /// Adds a running job's process group (starting the guard on first use).
-    public func register(_ group: pid_t) { send(0x2B, group) }
+    package func register(_ group: pid_t) { send(0x2B, group) }
 
     /// Removes a job's process group once the job has been reaped.
-    public func unregister(_ group: pid_t) { send(0x2D, group) }
+    package func unregister(_ group: pid_t) { send(0x2D, group) }
 
     /// Says goodbye, so the guard exits without killing anything. It is not
     /// waited for (that would cost a short run the guard's whole start-up):
     /// once pfutures exits, init reaps it.
-    public func finish() {
+    package func finish() {
         let fd = state.withLock { state -> Int32 in
             defer { state.writeFD = -1 }
             return state.writeFD
@@ -70,7 +71,7 @@ public final class OrphanGuard: Sendable {
 
     /// The guard's own loop: collect groups from stdin; at end of input
     /// without a goodbye, SIGKILL every group still listed. Returns the exit status.
-    public static func serve() -> Int32 {
+    package static func serve() -> Int32 {
         for signo in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { signal(signo, SIG_IGN) }
         var groups = Set<pid_t>()
         var message = [UInt8](repeating: 0, count: 5)
@@ -93,12 +94,4 @@ public final class OrphanGuard: Sendable {
             }
         }
     }
-}
-
-/// The path of the running binary (from /proc/self/exe), to start it again
-/// as a guard or a worker.
-public func currentExecutable() -> [UInt8]? {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    return n > 0 ? buffer[0..<n].map { UInt8(bitPattern: $0) } : nil
 }

@@ -1,13 +1,14 @@
 // Where jobs' output meets pfutures' stdout and stderr: one lock so blocks
 // and lines of different jobs never mix, release in input order for -k,
 // and the first EPIPE on stdout reported once so the run can stop quietly.
+import ProcessPool
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// How job output reaches pfutures' stdout and stderr (SPEC §2.5).
-public enum OutputMode: Sendable, Equatable {
+package enum OutputMode: Sendable, Equatable {
     /// Whole blocks per job when it ends (the default).
     case group
     /// Whole lines as they come.
@@ -17,10 +18,10 @@ public enum OutputMode: Sendable, Equatable {
 }
 
 /// One job's captured output, ready to be written.
-public struct JobOutput {
-    public let stdout: CaptureBuffer
-    public let stderr: CaptureBuffer
-    public init(stdout: CaptureBuffer = CaptureBuffer(), stderr: CaptureBuffer = CaptureBuffer()) {
+package struct JobOutput {
+    package let stdout: CaptureBuffer
+    package let stderr: CaptureBuffer
+    package init(stdout: CaptureBuffer = CaptureBuffer(), stderr: CaptureBuffer = CaptureBuffer()) {
         self.stdout = stdout
         self.stderr = stderr
     }
@@ -28,12 +29,12 @@ public struct JobOutput {
 
 /// The run's single writer of job output.
 /// @unchecked Sendable: mutable state is behind `lock`.
-public final class OutputSink: @unchecked Sendable {
+package final class OutputSink: @unchecked Sendable {
     /// Held output kept in memory for `-k` before later blocks are parked.
-    public static let heldMemoryBudget = 8 * 1024 * 1024
+    package static let heldMemoryBudget = 8 * 1024 * 1024
     /// Held blocks that may keep their own temporary file before later ones
     /// are parked in the shared one.
-    public static let heldFileBudget = 64
+    package static let heldFileBudget = 64
 
     private let lock = Mutex<Void>(())
     private let keepOrder: Bool
@@ -48,7 +49,7 @@ public final class OutputSink: @unchecked Sendable {
     /// - Parameters:
     ///   - keepOrder: release blocks in sequence order (`-k`).
     ///   - onStdoutClosed: called once, on the first EPIPE writing stdout.
-    public init(keepOrder: Bool, onStdoutClosed: @escaping @Sendable () -> Void) {
+    package init(keepOrder: Bool, onStdoutClosed: @escaping @Sendable () -> Void) {
         self.keepOrder = keepOrder
         self.onStdoutClosed = onStdoutClosed
     }
@@ -56,7 +57,7 @@ public final class OutputSink: @unchecked Sendable {
     /// Hands over job `sequence`'s output block. Every sequence number must
     /// be completed exactly once (with an empty output if the job never ran),
     /// or `-k` holds everything after it.
-    public func complete(sequence: Int, output: JobOutput?) {
+    package func complete(sequence: Int, output: JobOutput?) {
         lock.withLock { _ in
             guard keepOrder else {
                 if let output { writeLocked(output) }
@@ -96,12 +97,12 @@ public final class OutputSink: @unchecked Sendable {
     }
 
     /// Writes whole lines of one job at once (`--line-buffer`).
-    public func writeLines(_ bytes: [UInt8], to stream: OutputStream) {
+    package func writeLines(_ bytes: [UInt8], to stream: TaskStream) {
         lock.withLock { _ in write(bytes, to: stream == .stdout ? 1 : 2) }
     }
 
     /// Writes a message or command echo to stderr without mixing with output.
-    public func writeStderr(_ bytes: [UInt8]) {
+    package func writeStderr(_ bytes: [UInt8]) {
         lock.withLock { _ in write(bytes, to: 2) }
     }
 
@@ -125,30 +126,30 @@ public final class OutputSink: @unchecked Sendable {
 }
 
 /// Collects a job's output for `--group`, prefixing lines for `--tag`.
-public final class GroupedReceiver: OutputReceiver {
-    public let output = JobOutput()
+package final class GroupedReceiver: OutputReceiver {
+    package let output = JobOutput()
     private let tagger: LineTagger?
 
-    public init(tag: [UInt8]?) { tagger = tag.map { LineTagger(prefix: $0) } }
+    package init(tag: [UInt8]?) { tagger = tag.map { LineTagger(prefix: $0) } }
 
-    public func receive(_ bytes: UnsafeRawBufferPointer, from stream: OutputStream) {
+    package func receive(_ bytes: UnsafeRawBufferPointer, from stream: TaskStream) {
         let buffer = stream == .stdout ? output.stdout : output.stderr
         if let tagger { buffer.append(tagger.tagged(bytes, stream: stream)) } else { buffer.append(bytes) }
     }
 }
 
 /// Passes a job's complete lines to the sink as they arrive (`--line-buffer`).
-public final class LineReceiver: OutputReceiver {
+package final class LineReceiver: OutputReceiver {
     private let sink: OutputSink
     private let tagger: LineTagger?
-    private var partial: [OutputStream: [UInt8]] = [:]
+    private var partial: [TaskStream: [UInt8]] = [:]
 
-    public init(sink: OutputSink, tag: [UInt8]?) {
+    package init(sink: OutputSink, tag: [UInt8]?) {
         self.sink = sink
         self.tagger = tag.map { LineTagger(prefix: $0) }
     }
 
-    public func receive(_ bytes: UnsafeRawBufferPointer, from stream: OutputStream) {
+    package func receive(_ bytes: UnsafeRawBufferPointer, from stream: TaskStream) {
         var pending = partial[stream, default: []]
         pending.append(contentsOf: bytes)
         guard let lastNewline = pending.lastIndex(of: 0x0A) else { partial[stream] = pending; return }
@@ -158,14 +159,14 @@ public final class LineReceiver: OutputReceiver {
     }
 
     /// Writes what is left of an unterminated last line.
-    public func finish() {
-        for stream in [OutputStream.stdout, .stderr] {
+    package func finish() {
+        for stream in [TaskStream.stdout, .stderr] {
             if let rest = partial[stream], !rest.isEmpty { sink.writeLines(tagged(rest, stream), to: stream) }
         }
         partial = [:]
     }
 
-    private func tagged(_ bytes: [UInt8], _ stream: OutputStream) -> [UInt8] {
+    private func tagged(_ bytes: [UInt8], _ stream: TaskStream) -> [UInt8] {
         guard let tagger else { return bytes }
         return bytes.withUnsafeBytes { tagger.tagged($0, stream: stream) }
     }
@@ -173,10 +174,10 @@ public final class LineReceiver: OutputReceiver {
 
 /// Passes output on as it comes, unaligned (`-u` for jobs that run in a
 /// worker process, which cannot share pfutures' own descriptors).
-public final class DirectReceiver: OutputReceiver {
+package final class DirectReceiver: OutputReceiver {
     private let sink: OutputSink
-    public init(sink: OutputSink) { self.sink = sink }
-    public func receive(_ bytes: UnsafeRawBufferPointer, from stream: OutputStream) {
+    package init(sink: OutputSink) { self.sink = sink }
+    package func receive(_ bytes: UnsafeRawBufferPointer, from stream: TaskStream) {
         sink.writeLines(Array(bytes), to: stream)
     }
 }
@@ -184,11 +185,11 @@ public final class DirectReceiver: OutputReceiver {
 /// Inserts `prefix` + TAB at the start of every line, across chunk borders.
 final class LineTagger {
     private let prefix: [UInt8]
-    private var atLineStart: [OutputStream: Bool] = [.stdout: true, .stderr: true]
+    private var atLineStart: [TaskStream: Bool] = [.stdout: true, .stderr: true]
 
     init(prefix: [UInt8]) { self.prefix = prefix + [0x09] }
 
-    func tagged(_ bytes: UnsafeRawBufferPointer, stream: OutputStream) -> [UInt8] {
+    func tagged(_ bytes: UnsafeRawBufferPointer, stream: TaskStream) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + prefix.count)
         var lineStart = atLineStart[stream] ?? true

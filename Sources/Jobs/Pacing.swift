@@ -4,15 +4,15 @@
 import Glibc
 #endif
 
-public enum MachineLoad {
+package enum MachineLoad {
     /// The 1-minute load average, or nil if unknown.
-    public static func oneMinuteAverage() -> Double? {
+    package static func oneMinuteAverage() -> Double? {
         var loads = [Double](repeating: 0, count: 3)
         return getloadavg(&loads, 3) >= 1 ? loads[0] : nil
     }
 
     /// MemAvailable from /proc/meminfo, in bytes, or nil if unknown.
-    public static func availableMemory() -> Int? {
+    package static func availableMemory() -> Int? {
         let fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -27,22 +27,22 @@ public enum MachineLoad {
 }
 
 /// When a failed job runs again (--retries, --retry-on, --retry-delay).
-public struct RetryPolicy: Sendable, Equatable {
+package struct RetryPolicy: Sendable, Equatable {
     /// Further attempts after the first.
-    public var retries: Int
+    package var retries: Int
     /// Only these exit statuses are retried; nil: every failure.
-    public var exitCodes: Set<Int32>?
+    package var exitCodes: Set<Int32>?
     /// The wait before the first retry; doubled before each later one.
-    public var delay: Duration
+    package var delay: Duration
 
-    public init(retries: Int = 0, exitCodes: Set<Int32>? = nil, delay: Duration = .zero) {
+    package init(retries: Int = 0, exitCodes: Set<Int32>? = nil, delay: Duration = .zero) {
         self.retries = retries
         self.exitCodes = exitCodes
         self.delay = delay
     }
 
     /// Whether attempt number `attempt` (1-based) ending in `outcome` is retried.
-    public func shouldRetry(_ outcome: JobOutcome, attempt: Int) -> Bool {
+    package func shouldRetry(_ outcome: JobOutcome, attempt: Int) -> Bool {
         guard !outcome.succeeded, attempt <= retries else { return false }
         guard let exitCodes else { return true }
         if case .exited(let code) = outcome { return exitCodes.contains(code) }
@@ -50,7 +50,7 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 
     /// The wait before attempt `attempt + 1`: delay, 2×delay, 4×delay, ...
-    public func wait(after attempt: Int) -> Duration {
+    package func wait(after attempt: Int) -> Duration {
         delay * (1 << min(attempt - 1, 30))
     }
 }

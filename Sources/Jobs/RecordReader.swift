@@ -1,30 +1,31 @@
 // Splits an input descriptor into records: bytes ending at a delimiter.
 // Reads in large chunks and hands out one record at a time, so input is
 // streamed and memory holds one chunk plus the current record.
+import ProcessPool
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// How records end.
-public struct RecordFormat: Sendable, Equatable {
+package struct RecordFormat: Sendable, Equatable {
     /// The byte that ends a record.
-    public var delimiter: UInt8
+    package var delimiter: UInt8
     /// Whether empty records are dropped (true in the default line mode).
-    public var skipsEmpty: Bool
+    package var skipsEmpty: Bool
 
     /// One record per line; empty lines skipped; a trailing `\r` is data.
-    public static let lines = RecordFormat(delimiter: 0x0A, skipsEmpty: true)
+    package static let lines = RecordFormat(delimiter: 0x0A, skipsEmpty: true)
     /// NUL-terminated records (`-0`); empty records are kept.
-    public static let nul = RecordFormat(delimiter: 0, skipsEmpty: false)
+    package static let nul = RecordFormat(delimiter: 0, skipsEmpty: false)
 
-    public init(delimiter: UInt8, skipsEmpty: Bool) {
+    package init(delimiter: UInt8, skipsEmpty: Bool) {
         self.delimiter = delimiter
         self.skipsEmpty = skipsEmpty
     }
 }
 
 /// Reads records from a descriptor. Not thread-safe: one reader thread.
-public final class RecordReader {
+package final class RecordReader {
     private let fd: Int32
     private let format: RecordFormat
     private let wakeFD: Int32?
@@ -33,12 +34,12 @@ public final class RecordReader {
     private var end = 0
     private var atEOF = false
     /// The errno of a failed read, if reading stopped on an error.
-    public private(set) var readError: Int32?
+    package private(set) var readError: Int32?
 
     /// - Parameters:
     ///   - wakeFD: when it turns readable, `next()` stops early and returns nil
     ///     (used to stop reading stdin on a signal).
-    public init(fd: Int32, format: RecordFormat, wakeFD: Int32? = nil, chunkSize: Int = 1 << 16) {
+    package init(fd: Int32, format: RecordFormat, wakeFD: Int32? = nil, chunkSize: Int = 1 << 16) {
         self.fd = fd
         self.format = format
         self.wakeFD = wakeFD
@@ -49,7 +50,7 @@ public final class RecordReader {
 
     /// The next record, without its delimiter; nil at end of input. A last
     /// record without a delimiter still counts.
-    public func next() -> [UInt8]? {
+    package func next() -> [UInt8]? {
         var pending: [UInt8] = []  // a record that spans chunks
         while true {
             if start < end {

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Running jobs' process groups.
-public final class RunningJobs: Sendable {
+package final class RunningJobs: Sendable {
     private struct State {
         var groups: Set<pid_t> = []
         var forwarded: Int32?   // the last signal forwarded, for late arrivals
@@ -15,11 +15,11 @@ public final class RunningJobs: Sendable {
     private let guardian: OrphanGuard?
 
     /// - Parameter guardian: told of every group, so none outlives pfutures.
-    public init(guardian: OrphanGuard? = nil) { self.guardian = guardian }
+    package init(guardian: OrphanGuard? = nil) { self.guardian = guardian }
 
     /// Adds a job that just started. If a signal was already forwarded to the
     /// others, it gets that signal too, so no job slips through.
-    public func register(_ group: pid_t) {
+    package func register(_ group: pid_t) {
         guardian?.register(group)
         let late: Int32? = state.withLock { state in
             state.groups.insert(group)
@@ -29,16 +29,16 @@ public final class RunningJobs: Sendable {
     }
 
     /// Removes a job that has been reaped.
-    public func unregister(_ group: pid_t) {
+    package func unregister(_ group: pid_t) {
         _ = state.withLock { $0.groups.remove(group) }
         guardian?.unregister(group)
     }
 
     /// Ends the guard cleanly at the end of a run (it kills nothing then).
-    public func finish() { guardian?.finish() }
+    package func finish() { guardian?.finish() }
 
     /// Sends `signal` to every running job's process group.
-    public func forward(_ signal: Int32) {
+    package func forward(_ signal: Int32) {
         let groups = state.withLock { state in
             state.forwarded = signal
             return state.groups

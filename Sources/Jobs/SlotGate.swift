@@ -5,7 +5,7 @@ import FuturesCore
 
 /// Hands out worker slots under an adjustable cap.
 /// @unchecked Sendable: mutable state is behind `lock`.
-public final class SlotGate: @unchecked Sendable {
+package final class SlotGate: @unchecked Sendable {
     private let lock = ConditionLock()
     private var limit: Int
     private var inUse = 0
@@ -14,13 +14,13 @@ public final class SlotGate: @unchecked Sendable {
     private var closed = false
 
     /// - Parameter limit: the cap; `Int.max` for none.
-    public init(limit: Int) { self.limit = max(1, limit) }
+    package init(limit: Int) { self.limit = max(1, limit) }
 
     /// The current cap.
-    public var currentLimit: Int { lock.withLock { limit } }
+    package var currentLimit: Int { lock.withLock { limit } }
 
     /// Waits for a free slot and takes it; nil once the gate is closed.
-    public func acquire() -> Int? {
+    package func acquire() -> Int? {
         lock.withLock {
             while inUse >= limit && !closed { lock.wait() }
             if closed { return nil }
@@ -34,7 +34,7 @@ public final class SlotGate: @unchecked Sendable {
     }
 
     /// Gives a slot back.
-    public func release(_ slot: Int) {
+    package func release(_ slot: Int) {
         lock.withLock {
             inUse -= 1
             freeSlots.append(slot)
@@ -43,15 +43,20 @@ public final class SlotGate: @unchecked Sendable {
     }
 
     /// Moves the cap by `delta`, never below 1; running jobs are not touched.
-    public func adjust(by delta: Int) {
+    package func adjust(by delta: Int) {
         lock.withLock {
             if limit != Int.max { limit = max(1, limit + delta) }
             lock.broadcast()
         }
     }
 
+    /// Waits until every slot has been given back.
+    package func waitUntilIdle() {
+        lock.withLock { while inUse > 0 { lock.wait() } }
+    }
+
     /// Refuses every later `acquire` and wakes those waiting.
-    public func close() {
+    package func close() {
         lock.withLock {
             closed = true
             lock.broadcast()

@@ -12,7 +12,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case jobLog, events, retries, retryOn, retryDelay, resume, resumeFailed
     case delay, load, memfree
     case preserve, parents, noDereference, fsync
-    case pool, chunksize, maxTasksPerChild
+    case pool, chunksize, maxTasksPerChild, workerTimeout
     case help, usage, version
 }
 
@@ -46,6 +46,8 @@ enum OptionTable {
                    help: "with --pool process: send N jobs to a worker at a time (default: 1)"),
         OptionSpec(id: .maxTasksPerChild, long: "max-tasks-per-child", short: nil, value: "N",
                    help: "with --pool process: replace a worker process after N jobs"),
+        OptionSpec(id: .workerTimeout, long: "worker-timeout", short: nil, value: "SECONDS",
+                   help: "with --pool process: a worker silent this long is dead and its jobs lost (default: 5)"),
         OptionSpec(id: .argFile, long: "arg-file", short: "a", value: "FILE",
                    help: "read records from FILE instead of stdin; jobs then inherit stdin"),
         OptionSpec(id: .null, long: "null", short: "0", value: nil, help: "records end with NUL, not newline"),

@@ -1,6 +1,7 @@
 // The entry point behind the `pfutures` executable: picks the subcommand,
 // turns usage errors into one line plus a hint, and returns the exit status.
 import Jobs
+import ProcessPool
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,13 +11,8 @@ public enum PfuturesMain {
     /// Runs pfutures with `arguments` (argv without the program name), as bytes.
     public static func main(_ arguments: [[UInt8]]) -> Int32 {
         if arguments.first == OrphanGuard.argument { return OrphanGuard.serve() }
-        if arguments.first == WorkerSettings.argument {
-            do throws(ProtocolError) {
-                return WorkerMain.serve(try WorkerSettings(arguments: Array(arguments.dropFirst())))
-            } catch {
-                reportError("worker: \(error.description)")
-                return 2
-            }
+        if arguments.first == Array(WorkerServer.argument.utf8) {
+            return WorkerServer.serve(tasks: [Job.self, InitializerJob.self])
         }
         guard let word = arguments.first.map({ String(decoding: $0, as: UTF8.self) }) else {
             return usageError("missing subcommand", hint: "pfutures --help")

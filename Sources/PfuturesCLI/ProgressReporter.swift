@@ -3,6 +3,7 @@
 // sink's lock, so it never lands inside a job's output.
 import FuturesCore
 import Jobs
+import ProcessPool
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,6 +2,7 @@
 // into the exit status. The mechanisms live in Jobs; this wires them.
 import FuturesCore
 import Jobs
+import ProcessPool
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,12 +13,10 @@ struct RunCommand {
     /// Runs every job and returns the exit status.
     func execute() -> Int32 {
         SignalWatcher.blockSignals()
-        // With worker processes, up to chunksize jobs wait inside each worker.
-        let gateLimit = config.pool == .process && config.workerCap != Int.max
-            ? config.workerCap * config.chunksize : config.workerCap
         // Pacing decides each start when it happens, so it queues nothing ahead.
         let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil
-        let control = RunControl(workerCap: gateLimit, lookahead: paced ? 0 : min(gateLimit, 64), halt: config.halt)
+        let control = RunControl(workerCap: config.workerCap, lookahead: paced ? 0 : min(config.workerCap, 64),
+                                 halt: config.halt, stopsCopiesOnSignal: config.copy != nil)
         SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
         SignalWatcher.watchStdout(for: control)
 
@@ -39,37 +38,27 @@ struct RunCommand {
             reportError(Array("cannot write ".utf8) + error.path + Array(": \(error.reason)".utf8))
             return ExitStatus.usage
         }
-        let sink = OutputSink(keepOrder: config.keepOrder) { control.stdoutClosed() }
-        let launcher = JobLauncher(shell: config.shell, inheritStdin: config.argFile != nil)
-        let workerPool = config.pool == .process ? makeWorkerPool(control) : nil
-        if config.pool == .process && workerPool == nil {
+        guard let executor = makeExecutor(control) else {
             reportError("cannot find the pfutures binary to start worker processes")
             return ExitStatus.usage
         }
-        var initializer: (@Sendable () throws -> Void)?
-        if let command = config.initializer, workerPool == nil {
-            initializer = { try launcher.runInitializer(command, stopSwitch: control.stopRunning) }
-        }
-        // The pool has one thread per worker slot, started lazily; the gate
-        // hands out slot numbers ({%}) and follows SIGUSR1/2 with the pool.
-        let executor = ThreadPoolExecutor(maxWorkers: gateLimit, threadNamePrefix: "job", initializer: initializer)
-        control.followCap { delta in executor.adjustMaxWorkers(by: delta) }
+        control.attach(executor)
+        let sink = OutputSink(keepOrder: config.keepOrder) { control.stdoutClosed() }
         let reader = RecordReader(fd: inputFD, format: config.recordFormat, wakeFD: control.noMoreStarts.fd)
-        let copier = config.copy.map { FileCopier(options: $0) }
-        let runner = JobRunner(config: config, launcher: launcher, copier: copier, workerPool: workerPool, sink: sink,
-                               control: control, jobLog: jobLog, events: events)
-        let progress = config.progress ? ProgressReporter(control: control, sink: sink, showBytes: copier != nil) : nil
+        let runner = JobRunner(config: config, executor: executor, sink: sink, control: control, jobLog: jobLog,
+                               events: events)
+        let progress = config.progress ? ProgressReporter(control: control, sink: sink, showBytes: config.copy != nil) : nil
         progress?.start()
 
         var sequence = history?.lastSequence ?? 0
         var lastStart: ContinuousClock.Instant?
-        reading: while !control.isStopping, let first = reader.next() {
+        while !control.isStopping, let first = reader.next() {
             var records = [first]
             while records.count < config.recordsPerJob, let more = reader.next() { records.append(more) }
             sequence += 1
             control.jobRead()
             if let history {
-                let key = JobLogEntry.field(runner.work(sequence: sequence, slot: 1, records: records).command)
+                let key = JobLogEntry.field(runner.command(sequence: sequence, records: records))
                 if skipsOnResume(key, history: history) {
                     runner.skipped(sequence: sequence, command: key)
                     continue
@@ -77,68 +66,48 @@ struct RunCommand {
             }
             guard waitForPace(control, lastStart: lastStart), let ticket = control.admission.acquire() else {
                 runner.cancelled(sequence: sequence, records: records)
-                break reading
+                break
             }
             lastStart = .now
-            let job = sequence, jobRecords = records
-            do {
-                let future = try executor.submit {
-                    // A job queued when the run began to stop never starts.
-                    guard !control.isStopping, let slot = control.gate.acquire() else {
-                        runner.cancelled(sequence: job, records: jobRecords)
-                        return
-                    }
-                    runner.run(sequence: job, slot: slot, records: jobRecords)
-                    control.gate.release(slot)
-                }
-                // A broken pool fails queued jobs without running them.
-                future.addDoneCallback { future in
-                    if let error = try? future.exception(timeout: .zero) {
-                        runner.notRun(sequence: job, slot: 0, records: jobRecords, because: error)
-                    }
-                    control.admission.release(ticket)
-                }
-            } catch {
-                runner.notRun(sequence: job, slot: 0, records: jobRecords, because: error)
-                control.admission.release(ticket)
-                break reading
-            }
+            runner.start(sequence: sequence, records: records) { control.admission.release(ticket) }
         }
         control.inputEnded()
         if let code = reader.readError, !control.isStopping {
             reportError("cannot read input: \(errnoText(code))")
             control.recordOwnFailure()
         }
+        // Every job read is accounted for (retries included) before the pool ends.
+        control.admission.waitUntilIdle()
         executor.shutdown(wait: true, cancelFutures: false)
-        workerPool?.shutdown()
         control.running.finish()
         progress?.finish()
         for line in control.summaryLines() { reportError(line) }
         return control.exitStatus
     }
 
-    /// Worker processes for --pool process; they stop their jobs when the run
-    /// must stop running jobs.
-    private func makeWorkerPool(_ control: RunControl) -> WorkerPool? {
-        guard let executable = currentExecutable() else { return nil }
-        var settings = WorkerSettings()
-        settings.shell = config.shell
-        settings.initializer = config.initializer
-        settings.copy = config.copy ?? CopyOptions()
-        // -j0 asks for no cap; worker processes still need a number.
-        let size = config.workerCap == Int.max ? 4 * processorCount : config.workerCap
-        let pool = WorkerPool(size: size, chunksize: config.chunksize, maxTasksPerChild: config.maxTasksPerChild,
-                              executable: executable, settings: settings) { reason in
-            control.poolFailed(BrokenWorkerPool(reason: reason))
+    /// The run's one executor: threads, or worker processes. A failed
+    /// --initializer breaks it, and the run says why once.
+    private func makeExecutor(_ control: RunControl) -> (any TaskExecutor)? {
+        let initializer = config.initializer.map { InitializerJob(command: $0, shell: config.shell) }
+        switch config.pool {
+        case .thread:
+            var setUp: (@Sendable () throws -> Void)?
+            if let initializer {
+                let stop = control.stopRunning
+                setUp = { try initializer.perform(stopSwitch: stop) }
+            }
+            return ThreadPoolExecutor(maxWorkers: config.workerCap, threadNamePrefix: "job", initializer: setUp)
+        case .process:
+            guard let executable = currentExecutable() else { return nil }
+            // -j0 asks for no cap; worker processes still need a number.
+            let cap = config.workerCap == Int.max ? 4 * processorCount : config.workerCap
+            // One job queued behind each running one (prefetch), so a worker
+            // starts its next job without a round trip to pfutures.
+            return ProcessPoolExecutor(maxWorkers: cap, launcher: .local(executable: executable),
+                                       chunksize: config.chunksize, prefetch: 1,
+                                       maxTasksPerChild: config.maxTasksPerChild, initializer: initializer,
+                                       heartbeat: Heartbeat(window: config.workerTimeout))
         }
-        control.followCap { delta in pool.resize(by: delta) }
-        let stopFD = control.stopRunning.fd
-        WorkerThread.detach(name: "pool-stop") {
-            var pfd = pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)
-            while poll(&pfd, 1, -1) < 0 && errno == EINTR {}
-            pool.stop()
-        }
-        return pool
     }
 
     /// Whether the job whose job-log Command field is `key` is skipped.
@@ -165,10 +134,4 @@ struct RunCommand {
         }
         return false
     }
-}
-
-/// The worker processes can no longer run jobs (concurrent.futures' BrokenProcessPool).
-struct BrokenWorkerPool: Error, CustomStringConvertible {
-    let reason: String
-    var description: String { "process pool is broken: \(reason)" }
 }

@@ -50,6 +50,7 @@ struct RunConfiguration {
     var pool = PoolKind.thread
     var chunksize = 1
     var maxTasksPerChild: Int?
+    var workerTimeout = Duration.seconds(5)
     private var workerCapGiven = false
 
     init() {}
@@ -74,6 +75,7 @@ struct RunConfiguration {
                 }
             case .chunksize: chunksize = try Self.count(text, option: "--chunksize", allowZero: false)
             case .maxTasksPerChild: maxTasksPerChild = try Self.count(text, option: "--max-tasks-per-child", allowZero: false)
+            case .workerTimeout: workerTimeout = try Self.seconds(text, option: "--worker-timeout")
             case .argFile: argFile = raw
             case .null: recordFormat = .nul
             case .delimiter: recordFormat = RecordFormat(delimiter: try Self.delimiter(raw), skipsEmpty: false)
@@ -133,8 +135,9 @@ struct RunConfiguration {
             throw UsageError(message: "-I: needs a COMMAND template")
         }
         if pool == .process && !workerCapGiven { workerCap = processorCount }
-        if pool == .thread && (parsed.has(.chunksize) || parsed.has(.maxTasksPerChild)) {
-            throw UsageError(message: "--\(parsed.has(.chunksize) ? "chunksize" : "max-tasks-per-child"): needs --pool process")
+        for (id, name) in [(OptionID.chunksize, "chunksize"), (.maxTasksPerChild, "max-tasks-per-child"),
+                           (.workerTimeout, "worker-timeout")] where pool == .thread && parsed.has(id) {
+            throw UsageError(message: "--\(name): needs --pool process")
         }
         if resume != .none && jobLog == nil {
             throw UsageError(message: "--\(resume == .all ? "resume" : "resume-failed"): needs --joblog FILE")

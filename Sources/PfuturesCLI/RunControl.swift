@@ -2,6 +2,7 @@
 // closed stdout), how many jobs were read, run and how they ended, and the
 // switches that stop reading, starting and running.
 import Jobs
+import ProcessPool
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -43,27 +44,44 @@ final class RunControl: Sendable {
     let noMoreStarts = StopSwitch()
     /// Fired when running jobs must be stopped with the kill sequence.
     let stopRunning = StopSwitch()
-    /// Worker slots: at most the cap of jobs run at once.
-    let gate: SlotGate
-    /// Jobs handed to the executor: those running plus a few queued behind
-    /// them, so a worker that finishes a job starts the next at once.
+    /// Jobs handed to the executor and not yet accounted for: those running
+    /// plus a few queued behind them, so a worker that finishes a job starts
+    /// the next at once. The executor's own cap decides what runs.
     let admission: SlotGate
     let running = RunningJobs(guardian: OrphanGuard.forThisProgram())
     private let halt: HaltPolicy?
+    private let stopsCopiesOnSignal: Bool
+    private let executor = Mutex<(any TaskExecutor)?>(nil)
 
-    init(workerCap: Int, lookahead: Int, halt: HaltPolicy?) {
-        gate = SlotGate(limit: workerCap)
+    /// - Parameters:
+    ///   - workerCap: the executor's cap; `lookahead` more jobs may wait in it.
+    ///   - stopsCopiesOnSignal: a stopping signal also stops running tasks
+    ///     (copies have no process group to forward it to).
+    init(workerCap: Int, lookahead: Int, halt: HaltPolicy?, stopsCopiesOnSignal: Bool) {
         admission = SlotGate(limit: workerCap > Int.max - lookahead ? Int.max : workerCap + lookahead)
         self.halt = halt
+        self.stopsCopiesOnSignal = stopsCopiesOnSignal
     }
+
+    /// The executor the run's jobs go to: stopping reaches it from here.
+    func attach(_ executor: any TaskExecutor) { self.executor.withLock { $0 = executor } }
+
+    private var attached: (any TaskExecutor)? { executor.withLock { $0 } }
 
     /// True once nothing new may start.
     var isStopping: Bool { noMoreStarts.isFired }
 
+    /// Starts nothing new: queued jobs are cancelled (in worker processes too).
     private func stopStarting() {
         noMoreStarts.fire()
-        gate.close()
         admission.close()
+        attached?.shutdown(wait: false, cancelFutures: true)
+    }
+
+    /// Stops the running jobs with their kill sequence.
+    private func stopRunningJobs() {
+        stopRunning.fire()
+        attached?.stopRunningTasks()
     }
 
     /// Waits `duration` unless the run starts stopping; true if it waited it out.
@@ -86,30 +104,26 @@ final class RunControl: Sendable {
         }
         stopStarting()
         running.forward(count == 1 ? signal : SIGKILL)
+        if stopsCopiesOnSignal { stopRunningJobs() }
     }
 
     func deadlinePassed() {
         state.withLock { $0.deadlinePassed = true }
         stopStarting()
-        stopRunning.fire()
+        stopRunningJobs()
     }
 
     /// The first EPIPE on stdout: the reader is gone, so stop quietly.
     func stdoutClosed() {
         state.withLock { $0.stdoutClosed = true }
         stopStarting()
-        stopRunning.fire()
+        stopRunningJobs()
     }
 
-    /// Follows the cap's moves besides the gate (the worker processes).
-    private let capFollowers = Mutex<[@Sendable (Int) -> Void]>([])
-
-    func followCap(_ follower: @escaping @Sendable (Int) -> Void) { capFollowers.withLock { $0.append(follower) } }
-
+    /// SIGUSR1/SIGUSR2: the executor's cap moves, and the look-ahead with it.
     func adjustCap(by delta: Int) {
-        gate.adjust(by: delta)
+        attached?.adjustMaxWorkers(by: delta)
         admission.adjust(by: delta)
-        for follower in capFollowers.withLock({ $0 }) { follower(delta) }
     }
 
     func jobRead() { state.withLock { $0.counts.read += 1 } }
@@ -147,7 +161,7 @@ final class RunControl: Sendable {
             return (halt.when == .now, true)
         }
         if haltSoon || haltNow { stopStarting() }
-        if haltNow { stopRunning.fire() }
+        if haltNow { stopRunningJobs() }
     }
 
     /// The executor cannot run jobs (a failed --initializer): says why once,

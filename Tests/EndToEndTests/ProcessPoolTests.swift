@@ -57,11 +57,12 @@ import Testing
         #expect(r.err.contains("copy missing -> c: No such file or directory"), "\(r)")
     }
 
-    /// Runs a worker directly with `input` on its stdin.
-    private func worker(_ input: [UInt8]) throws -> (Int32, String, Double) {
+    /// Runs a worker directly with `input` on its stdin; returns its status,
+    /// stderr, stdout and how long it took.
+    private func worker(_ input: [UInt8], keepInputOpen: Bool = false) throws -> (Int32, String, [UInt8], Double) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.binary)
-        process.arguments = ["__pfutures-worker", "shell", "/bin/sh", "copy", "="]
+        process.arguments = ["__pfutures-worker"]
         let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
         process.standardInput = inPipe
         process.standardOutput = outPipe
@@ -69,30 +70,70 @@ import Testing
         let started = Date()
         try process.run()
         inPipe.fileHandleForWriting.write(Data(input))
-        try inPipe.fileHandleForWriting.close()
-        _ = outPipe.fileHandleForReading.readDataToEndOfFile()
+        if !keepInputOpen { try inPipe.fileHandleForWriting.close() }
+        let out = outPipe.fileHandleForReading.readDataToEndOfFile()
         let err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationStatus, err, Date().timeIntervalSince(started))
+        try? inPipe.fileHandleForWriting.close()
+        return (process.terminationStatus, err, Array(out), Date().timeIntervalSince(started))
     }
 
-    @Test(arguments: [
-        ("garbage", Array("hello, worker\n".utf8)),
-        ("truncated", [20, 0, 0, 0, 0x10, 1, 0]),
-        ("oversized", [0xFF, 0xFF, 0xFF, 0x7F, 0x10]),
-        ("unknown type", [1, 0, 0, 0, 0x7E]),
-        ("empty frame", [0, 0, 0, 0]),
-        ("bad job", [9, 0, 0, 0, 0x10, 1, 0, 0, 0, 9, 9, 9, 9]),
-    ])
+    /// One protocol v2 frame: u32 length | u8 type | u64 id | payload | newline.
+    private static func frame(_ type: UInt8, id: UInt64 = 0, _ payload: [UInt8] = []) -> [UInt8] {
+        withUnsafeBytes(of: UInt32(payload.count + 9).littleEndian) { Array($0) } + [type]
+            + withUnsafeBytes(of: id.littleEndian) { Array($0) } + payload + [0x0A]
+    }
+
+    /// SETUP: magic, version, heartbeat interval and window (ns), slots, no initializer.
+    private static func setup(version: UInt8 = 2, windowSeconds: UInt64 = 60) -> [UInt8] {
+        let interval = withUnsafeBytes(of: UInt64(1_000_000_000).littleEndian) { Array($0) }
+        let window = withUnsafeBytes(of: (windowSeconds * 1_000_000_000).littleEndian) { Array($0) }
+        return frame(0x02, Array("PFW".utf8) + [version] + interval + window + [1, 0, 0, 0, 0])
+    }
+
+    /// Input a worker must refuse, each with one clear message and status 2.
+    private static let malformed: [(String, [UInt8])] = {
+        var cases: [(String, [UInt8])] = []
+        cases.append(("garbage", Array("hello, worker\n".utf8)))
+        cases.append(("jobs before setup", frame(0x10, [0, 0, 0, 0])))
+        cases.append(("truncated", setup() + [20, 0, 0, 0, 0x10, 1, 0]))
+        cases.append(("oversized", setup() + [0xFF, 0xFF, 0xFF, 0x7F, 0x10]))
+        cases.append(("unknown type", setup() + frame(0x7E)))
+        cases.append(("empty frame", setup() + [0, 0, 0, 0]))
+        cases.append(("no newline", setup() + Array(frame(0x03).dropLast()) + [0x00]))
+        cases.append(("bad jobs payload", setup() + frame(0x10, [1, 0, 0, 0, 9, 9, 9])))
+        cases.append(("frame meant for pfutures", setup() + frame(0x24)))
+        return cases
+    }()
+
+    @Test(arguments: malformed)
     func malformedFramesEndTheWorkerClearly(name: String, input: [UInt8]) throws {
-        let (status, err, seconds) = try worker(input)
-        #expect(status != 0, "\(name)")
-        #expect(err.contains("protocol error"), "\(name): \(err)")
+        let (status, err, _, seconds) = try worker(input)
+        #expect(status == 2, "\(name)")
+        #expect(err.hasPrefix("pfutures: worker: protocol error: ") && err.split(separator: "\n").count == 1,
+                "\(name): \(err)")
         #expect(seconds < 20, "\(name): no hang")
     }
 
+    @Test func wrongVersionIsOneClearError() throws {
+        let (status, err, out, _) = try worker(Self.setup(version: 9) + Self.frame(0x12))
+        #expect(status == 2)
+        #expect(err.contains("protocol version 9") && err.contains("this worker 2"), "\(err)")
+        // The worker still says HELLO with its own version, so pfutures can name both.
+        #expect(out.count > 18 && out[4] == 0x01 && Array(out[13..<17]) == Array("PFW".utf8) + [2], "\(out)")
+    }
+
     @Test func cleanEndOfInputEndsTheWorkerQuietly() throws {
-        let (status, err, _) = try worker([1, 0, 0, 0, 0x13])  // END
+        let (status, err, out, _) = try worker(Self.setup() + Self.frame(0x12))  // END
         #expect(status == 0 && err.isEmpty, "\(err)")
+        #expect(out.suffix(14) == Self.frame(0x24)[...], "GOODBYE is the last frame: \(out)")
+    }
+
+    @Test func workerExitsWhenPfuturesFallsSilent() throws {
+        // A one-second window and no heartbeat from "pfutures": the worker must give up by itself.
+        let (status, err, _, seconds) = try worker(Self.setup(windowSeconds: 1), keepInputOpen: true)
+        #expect(status == 1)
+        #expect(err.contains("no word from pfutures"), "\(err)")
+        #expect(seconds < 30, "gave up within a generous bound: \(seconds) s")
     }
 }

@@ -16,10 +16,13 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible {
     case processPool
     var testDescription: String { rawValue }
 
-    func make(maxWorkers: Int) -> any ConformanceSubject {
+    /// The pool, behind the task protocol both share: the thread pool runs
+    /// `WorkTask`s in its threads, the process pool (the one pfutures
+    /// ships) in worker processes.
+    func make(maxWorkers: Int) -> ConformanceSubject {
         switch self {
-        case .threadPool: ThreadSubject(executor: ThreadPoolExecutor(maxWorkers: maxWorkers))
-        case .processPool: ProcessSubject(executor: ProcessPoolExecutor(maxWorkers: maxWorkers, executable: workerProgram))
+        case .threadPool: ConformanceSubject(executor: ThreadPoolExecutor(maxWorkers: maxWorkers))
+        case .processPool: ConformanceSubject(executor: ProcessPoolExecutor(maxWorkers: maxWorkers, executable: workerProgram))
         }
     }
 }
@@ -28,25 +31,10 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible {
 let workerProgram = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     .deletingLastPathComponent().appendingPathComponent("task-worker")
 
-/// What the conformance suite needs of an executor: work described as data
-/// (`Work`), so one test runs on threads and in worker processes alike.
-protocol ConformanceSubject: Sendable {
-    func submit(_ work: Work) throws -> Future<Int>
-    func map(_ works: some Sequence<Work>, timeout: Duration?, buffersize: Int?) -> MapIterator<Int>
-    func shutdown(wait: Bool, cancelFutures: Bool)
-}
-
-struct ThreadSubject: ConformanceSubject {
-    let executor: ThreadPoolExecutor
-    func submit(_ work: Work) throws -> Future<Int> { try executor.submit { try work.perform() } }
-    func map(_ works: some Sequence<Work>, timeout: Duration?, buffersize: Int?) -> MapIterator<Int> {
-        executor.map(works, timeout: timeout, buffersize: buffersize) { try $0.perform() }
-    }
-    func shutdown(wait: Bool, cancelFutures: Bool) { executor.shutdown(wait: wait, cancelFutures: cancelFutures) }
-}
-
-struct ProcessSubject: ConformanceSubject {
-    let executor: ProcessPoolExecutor
+/// An executor seen through `TaskExecutor` only, with work described as
+/// data (`Work`), so one test runs on threads and in worker processes alike.
+struct ConformanceSubject: Sendable {
+    let executor: any TaskExecutor
     func submit(_ work: Work) throws -> Future<Int> { try executor.submit(WorkTask(work)) }
     func map(_ works: some Sequence<Work>, timeout: Duration?, buffersize: Int?) -> MapIterator<Int> {
         executor.map(works.lazy.map(WorkTask.init), timeout: timeout, buffersize: buffersize)

@@ -1,5 +1,6 @@
 // Splitting input into records: delimiters, empty records, chunk borders.
 import Jobs
+import ProcessPool
 import Testing
 #if canImport(Glibc)
 import Glibc

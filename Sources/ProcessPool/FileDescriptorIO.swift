@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// Why a write to a descriptor stopped.
-public enum WriteFailure: Error, Equatable {
+package enum WriteFailure: Error, Equatable {
     /// The reader went away (EPIPE): a closed pipe, `| head -1`.
     case closed
     /// Any other errno.
@@ -14,7 +14,7 @@ public enum WriteFailure: Error, Equatable {
 
 /// Writes all of `bytes` to `fd`.
 /// - Throws: `WriteFailure`.
-public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(WriteFailure) {
+package func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(WriteFailure) {
     var offset = 0
     while offset < bytes.count {
         let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -32,7 +32,7 @@ public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(WriteF
 
 /// Writes all of `bytes` to `fd`.
 /// - Throws: `WriteFailure`.
-public func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(WriteFailure) {
+package func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(WriteFailure) {
     let failure: WriteFailure? = bytes.withUnsafeBytes { raw in
         do throws(WriteFailure) { try writeAll(fd, raw); return nil } catch { return error }
     }
@@ -40,7 +40,7 @@ public func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(WriteFailure) {
 }
 
 /// One `read`, retried on EINTR: the byte count, 0 at end of file, -1 on error.
-func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+package func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
     while true {
         let n = read(fd, buffer.baseAddress, buffer.count)
         if n < 0 && errno == EINTR { continue }
@@ -49,25 +49,32 @@ func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
 }
 
 /// Calls `body` with `bytes` as a NUL-terminated C string.
-func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+package func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
     (bytes + [0]).withUnsafeBufferPointer { buffer in
         buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
     }
 }
 
 /// `open` for a path given as bytes; the descriptor or -1 (errno set).
-public func openPath(_ path: [UInt8], _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+package func openPath(_ path: [UInt8], _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
     withCString(path) { open($0, flags, mode) }
 }
 
 /// The text of an errno value.
-public func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
+package func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
 /// Writes `pfutures: ` + `message` + newline to stderr as one write, so
 /// messages of concurrent jobs never interleave.
-public func reportError(_ message: [UInt8]) {
+package func reportError(_ message: [UInt8]) {
     try? writeAll(2, Array("pfutures: ".utf8) + message + [0x0A])
 }
 
 /// `reportError` for a message that is plain text.
-public func reportError(_ message: String) { reportError(Array(message.utf8)) }
+package func reportError(_ message: String) { reportError(Array(message.utf8)) }
+
+/// Seconds since the epoch, as a job log and events record them.
+package func wallClockNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,22 +1,27 @@
-// The one way Jobs starts a process: byte-string argv and environment handed
-// to pf_spawn (own process group, optional parent-death signal), used for
-// jobs, worker processes and the orphan guard alike.
+// The one way pfutures starts a process: byte-string argv and environment
+// handed to pf_spawn (own process group, optional parent-death signal),
+// used for jobs, worker processes and the orphan guard alike.
 import CSpawn
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Descriptors a child starts with as 0, 1 and 2; -1 keeps pfutures' own.
-struct ChildStdio {
-    var stdin: Int32 = -1
-    var stdout: Int32 = -1
-    var stderr: Int32 = -1
+package struct ChildStdio {
+    package var stdin: Int32 = -1
+    package var stdout: Int32 = -1
+    package var stderr: Int32 = -1
+    package init(stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1) {
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// Starts `path` with `argv` and `environment` in a process group of its
 /// own; `deathSignal` (0: none) reaches it if the spawning thread dies.
 /// - Returns: the pid, or -errno when it could not be started.
-func spawnChild(path: [UInt8], argv: [[UInt8]], environment: [[UInt8]], stdio: ChildStdio,
+package func spawnChild(path: [UInt8], argv: [[UInt8]], environment: [[UInt8]], stdio: ChildStdio,
                 deathSignal: Int32) -> pid_t {
     CStringArray(argv).withPointers { argvPointers in
         CStringArray(environment).withPointers { envPointers in
@@ -31,7 +36,7 @@ func spawnChild(path: [UInt8], argv: [[UInt8]], environment: [[UInt8]], stdio: C
 }
 
 /// pfutures' own environment, as byte strings.
-func currentEnvironment() -> [[UInt8]] {
+package func currentEnvironment() -> [[UInt8]] {
     var environment: [[UInt8]] = []
     var cursor = environ
     while let entry = cursor.pointee {
@@ -42,11 +47,11 @@ func currentEnvironment() -> [[UInt8]] {
 }
 
 /// NUL-terminated copies of byte strings, laid out for a C `char *const *`.
-struct CStringArray {
+package struct CStringArray {
     private let storage: [UInt8]
     private let offsets: [Int]
 
-    init(_ strings: [[UInt8]]) {
+    package init(_ strings: [[UInt8]]) {
         var storage: [UInt8] = []
         storage.reserveCapacity(strings.reduce(0) { $0 + $1.count + 1 })
         var offsets: [Int] = []
@@ -60,7 +65,7 @@ struct CStringArray {
         self.offsets = offsets
     }
 
-    func withPointers<R>(_ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    package func withPointers<R>(_ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
         var copy = storage
         return copy.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
@@ -69,4 +74,12 @@ struct CStringArray {
             return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
         }
     }
+}
+
+/// The path of the running binary (from /proc/self/exe), to start it again
+/// as a guard or a worker.
+package func currentExecutable() -> [UInt8]? {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    return n > 0 ? buffer[0..<n].map { UInt8(bitPattern: $0) } : nil
 }

@@ -1,0 +1,86 @@
+// What the run says about its jobs besides their output: the events
+// (start, finish, retry, cancel, not-run) and the accounting of jobs that
+// never ran.
+import Jobs
+import ProcessPool
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension JobRunner {
+    /// The `start` event of one attempt.
+    func emitStart(_ job: Job, slot: Int, pid: Int32?, attempt: Int) {
+        guard let events else { return }
+        let pidValue: EventValue = pid.map { .int(Int($0)) } ?? .null
+        let argv: [[UInt8]]
+        switch job.action {
+        case .process(.exec(let words)): argv = words
+        case .copy(let source, let destination): argv = [Array("copy".utf8), source, destination]
+        case .process(.shell), .invalid:
+            events.emit("start", ["seq": .int(job.sequence), "slot": .int(slot), "pid": pidValue,
+                                  "attempt": .int(attempt), "command": .bytes(job.command)])
+            return
+        }
+        events.emit("start", ["seq": .int(job.sequence), "slot": .int(slot), "pid": pidValue,
+                              "attempt": .int(attempt), "argv": .list(argv)])
+    }
+
+    /// The `finish` event of one attempt.
+    func emitFinish(_ result: JobResult, job: Job?, slot: Int, pid: Int32?, attempt: Int) {
+        guard let events else { return }
+        let (kind, code, signal) = Self.describe(result.outcome)
+        events.emit("finish", ["seq": .int(job?.sequence ?? 0), "slot": .int(slot), "pid": pid.map { .int(Int($0)) } ?? .null,
+                               "attempt": .int(attempt), "outcome": .text(kind),
+                               "exit": code.map { .int(Int($0)) } ?? .null,
+                               "signal": signal.map { .int(Int($0)) } ?? .null,
+                               "duration": .double(result.runtime), "command": .bytes(job?.command ?? [])])
+    }
+
+    /// The `retry` event: attempt `attempt` comes next.
+    func emitRetry(sequence: Int, slot: Int, attempt: Int, command: [UInt8]) {
+        events?.emit("retry", ["seq": .int(sequence), "slot": .int(slot), "attempt": .int(attempt),
+                               "command": .bytes(command)])
+    }
+
+    /// The events' outcome name, exit code and signal for `outcome`.
+    static func describe(_ outcome: JobOutcome) -> (String, Int32?, Int32?) {
+        switch outcome {
+        case .exited(0): return ("ok", 0, nil)
+        case .exited(let code): return ("failed", code, nil)
+        case .signaled(let signal): return ("signal", nil, signal)
+        case .timedOut: return ("timeout", nil, SIGTERM)
+        case .spawnFailed(.notFound): return ("spawn-error", 127, nil)
+        case .spawnFailed(.cannotRun): return ("spawn-error", 126, nil)
+        case .lost: return ("broken", nil, nil)
+        }
+    }
+
+    /// How job `sequence` is named when it never ran (the resume key too).
+    func command(sequence: Int, records: [[UInt8]]) -> [UInt8] {
+        job(sequence: sequence, slot: 1, records: records).command
+    }
+
+    /// Accounts for a job the executor refused or failed without running.
+    func notRun(sequence: Int, records: [[UInt8]], because error: any Error) {
+        control.poolFailed(error)
+        let command = command(sequence: sequence, records: records)
+        reportError(Array("job \(sequence) not run: ".utf8) + command)
+        events?.emit("not-run", ["seq": .int(sequence), "reason": .text("\(error)"), "command": .bytes(command)])
+        sink.complete(sequence: sequence, output: nil)
+        control.notRun()
+    }
+
+    /// Accounts for a job read but never started because the run is stopping.
+    func cancelled(sequence: Int, records: [[UInt8]]) {
+        let command = command(sequence: sequence, records: records)
+        events?.emit("cancel", ["seq": .int(sequence), "command": .bytes(command)])
+        sink.complete(sequence: sequence, output: nil)
+        control.cancelled()
+    }
+
+    /// Accounts for a job that --resume skips.
+    func skipped(sequence: Int, command: [UInt8]) {
+        events?.emit("not-run", ["seq": .int(sequence), "reason": .text("resume"), "command": .bytes(command)])
+        sink.complete(sequence: sequence, output: nil)
+    }
+}

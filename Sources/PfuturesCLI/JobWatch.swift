@@ -1,0 +1,83 @@
+// One attempt of one job as the CLI follows it, whichever pool runs it:
+// the task's observer (start: pid into the run's registry, -t, the start
+// event; output into the job's receiver) and the job it built for its slot.
+import Jobs
+import ProcessPool
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Follows one attempt. Called by the pool (start, output) in order, and
+/// read by the completion once the attempt's future is done.
+final class JobWatch: TaskObserver, Sendable {
+    private struct State {
+        var job: Job?
+        var slot = 0
+        var pid: Int32?
+    }
+    private let state = Mutex(State())
+    private let receiver: Receiver
+    private let attempt: Int
+    private let runner: JobRunner
+
+    /// Where a job's output goes for the output mode.
+    enum Receiver: @unchecked Sendable {  // each is fed by one thread at a time, in order
+        case grouped(GroupedReceiver)
+        case lines(LineReceiver)
+        case direct(DirectReceiver)
+    }
+
+    init(runner: JobRunner, attempt: Int, tag: [UInt8]?) {
+        self.runner = runner
+        self.attempt = attempt
+        switch runner.config.outputMode {
+        case .group: receiver = .grouped(GroupedReceiver(tag: tag))
+        case .lineBuffer: receiver = .lines(LineReceiver(sink: runner.sink, tag: tag))
+        case .ungroup: receiver = .direct(DirectReceiver(sink: runner.sink))
+        }
+    }
+
+    /// The job as built for its slot (called by the pool before it runs).
+    func prepared(_ job: Job) -> Job {
+        state.withLock { $0.job = job }
+        return job
+    }
+
+    var job: Job? { state.withLock { $0.job } }
+    var slot: Int { state.withLock { $0.slot } }
+    var pid: Int32? { state.withLock { $0.pid } }
+
+    /// The grouped output, once the attempt is done.
+    var output: JobOutput? {
+        if case .grouped(let grouped) = receiver { return grouped.output }
+        return nil
+    }
+
+    func taskStarted(slot: Int, pid: Int32?) {
+        let job: Job? = state.withLock { state in
+            state.slot = slot
+            state.pid = pid
+            return state.job
+        }
+        if attempt == 1 { runner.control.jobStarted() }
+        if let pid { runner.control.running.register(pid) }
+        guard let job else { return }
+        if runner.config.verbose { runner.sink.writeStderr(job.command + [0x0A]) }
+        runner.emitStart(job, slot: slot, pid: pid, attempt: attempt)
+    }
+
+    func taskOutput(_ bytes: UnsafeRawBufferPointer, stream: TaskStream) {
+        switch receiver {
+        case .grouped(let r): r.receive(bytes, from: stream)
+        case .lines(let r): r.receive(bytes, from: stream)
+        case .direct(let r): r.receive(bytes, from: stream)
+        }
+    }
+
+    /// The attempt is over: the last partial line goes out, the pid leaves the registry.
+    func ended() {
+        if case .lines(let lines) = receiver { lines.finish() }
+        if let pid { runner.control.running.unregister(pid) }
+    }
+}

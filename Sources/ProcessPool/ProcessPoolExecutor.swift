@@ -1,0 +1,386 @@
+// ProcessPoolExecutor: concurrent.futures' process pool, for PoolTasks.
+//
+//   submit(task) ─► queue ─► plan (under the lock) ─► JOBS ─► worker lanes
+//        │                                              (WorkerServer)
+//        ▼                                                   │
+//     Future ◄── reader thread per worker ◄── STARTED/OUTPUT/RESULT
+//                monitor thread ── HEARTBEAT ─► every worker; kills the silent
+//
+// The cap is the number of slots; each worker holds some of the slot numbers
+// 1...cap and runs one task per slot (queueing up to 2 × chunksize per slot
+// so a worker never idles during the round trip). Under the lock the pool
+// only decides; spawning, writing frames, finishing futures and observer
+// calls happen outside it. A worker that dies or goes silent fails exactly
+// the tasks it had started (BrokenProcessPool, taskWasRunning); those it
+// held but never started go to another worker.
+import FuturesCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs `PoolTask`s in worker processes, as Python's `ProcessPoolExecutor`.
+/// @unchecked Sendable: all mutable state is behind `lock`.
+public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var cap: Int
+    private let slotsPerWorker: Int
+    private let launcher: WorkerLauncher
+    private let chunksize: Int
+    private let prefetch: Int
+    private let maxTasksPerChild: Int?
+    private let initializer: WireTask?
+    private let heartbeat: Heartbeat
+    private var queue: [PendingTask] = []
+    private var queueHead = 0
+    private var links: [WorkerLink] = []
+    private var threads: [WorkerThread] = []
+    private var monitorRunning = false
+    private var nextID: UInt64 = 0
+    private var started = 0
+    private var isShutdown = false
+    private var stopped = false
+    private var broken: BrokenProcessPool?
+
+    /// - Parameters:
+    ///   - maxWorkers: the most tasks run at once (default: the number of cores).
+    ///   - slotsPerWorker: tasks one worker process runs at once (default 1).
+    ///   - launcher: how a worker is started (default: this program again,
+    ///     which must hand `WorkerServer.argument` to `WorkerServer.serve`).
+    ///   - chunksize: tasks sent to a worker slot per JOBS frame.
+    ///   - prefetch: further chunks sent to a slot while it runs one, so it
+    ///     never waits for the round trip (default 0). Such tasks count as
+    ///     running: `cancel()` cannot stop them, `shutdown(cancelFutures:)`
+    ///     drains them (their futures fail with `CancelledError`).
+    ///   - maxTasksPerChild: a worker is replaced after this many tasks.
+    ///   - initializer: run once in each worker before its first task; if it
+    ///     throws, the pool is broken (`BrokenProcessPool`).
+    ///   - heartbeat: liveness settings of both ends.
+    public init(maxWorkers: Int? = nil, slotsPerWorker: Int = 1, launcher: WorkerLauncher? = nil, chunksize: Int = 1,
+                prefetch: Int = 0, maxTasksPerChild: Int? = nil, initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat()) {
+        self.cap = max(1, maxWorkers ?? processorCount)
+        self.slotsPerWorker = max(1, slotsPerWorker)
+        self.launcher = launcher ?? .local(executable: currentExecutable() ?? Array("/proc/self/exe".utf8))
+        self.chunksize = max(1, chunksize)
+        self.prefetch = max(0, prefetch)
+        self.maxTasksPerChild = maxTasksPerChild.map { max(1, $0) }
+        self.initializer = initializer.map { WireTask(id: 0, slot: 0, name: Array(type(of: $0).taskName.utf8),
+                                                      payload: $0.encoded()) }
+        self.heartbeat = heartbeat
+    }
+
+    /// The most tasks run at once.
+    public var maxWorkers: Int { lock.withLock { cap } }
+
+    /// Worker processes started so far (replacements included).
+    public var startedWorkers: Int { lock.withLock { started } }
+
+    /// Schedules the task `makeTask` builds for its slot.
+    /// - Throws: `ExecutorShutdownError` after shutdown; `BrokenProcessPool`
+    ///   once no worker can be had.
+    public func submit<T: PoolTask>(observer: (any TaskObserver)?, _ makeTask: @escaping @Sendable (Int) -> T) throws
+        -> Future<T.Output> {
+        let future = Future<T.Output>()
+        try lock.withLock {
+            if let broken { throw broken }
+            if isShutdown { throw ExecutorShutdownError() }
+            nextID += 1
+            queue.append(PendingTask(id: nextID, name: Array(T.taskName.utf8), payload: { makeTask($0).encoded() },
+                                     decode: { try T.decodeOutput($0) }, future: future, observer: observer))
+        }
+        dispatch()
+        return future
+    }
+
+    /// Sends STOP to every worker: running tasks see their stop switch fire,
+    /// tasks queued in a worker fail with `CancelledError`; later workers
+    /// get STOP too.
+    public func stopRunningTasks() {
+        let targets: [WorkerLink] = lock.withLock {
+            stopped = true
+            return links.filter { $0.state != .starting }
+        }
+        let frame = Frame.stop.encoded()
+        for link in targets { link.write(frame) }
+    }
+
+    /// Moves the cap; slots above it take no new task, and a worker whose
+    /// slots are all above it ends once idle.
+    public func adjustMaxWorkers(by delta: Int) {
+        lock.withLock { cap = max(1, cap + delta) }
+        dispatch()
+    }
+
+    /// Stops accepting tasks; with `cancelFutures`, queued ones are
+    /// cancelled (and prefetched ones drained from the workers); with
+    /// `wait`, returns once every worker has exited.
+    public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
+        let (cancelled, drained): ([PendingTask], [WorkerLink]) = lock.withLock {
+            isShutdown = true
+            guard cancelFutures else { return ([], []) }
+            defer { queue.removeAll(); queueHead = 0 }
+            return (Array(queue[queueHead...]), prefetch > 0 ? links.filter { $0.state != .starting } : [])
+        }
+        for pending in cancelled { pending.future.cancel() }
+        let drain = Frame.drain.encoded()
+        for link in drained { link.write(drain) }
+        dispatch()
+        guard wait else { return }
+        let toJoin: [WorkerThread] = lock.withLock {
+            while !links.isEmpty || monitorRunning { lock.wait() }
+            defer { threads.removeAll() }
+            return threads
+        }
+        for thread in toJoin where !thread.isCurrent { thread.join() }
+    }
+
+    // MARK: Dispatch
+
+    private struct Plan {
+        var starts: [WorkerLink] = []
+        var sends: [(WorkerLink, slot: Int, [PendingTask])] = []
+        var ends: [WorkerLink] = []
+        var failed: [PendingTask] = []
+    }
+
+    /// Decides under the lock, then acts outside it; again while workers started.
+    private func dispatch() {
+        var plan = lock.withLock { planLocked() }
+        while true {
+            for (link, slot, batch) in plan.sends {
+                let tasks = batch.map { WireTask(id: $0.id, slot: UInt32(slot), name: $0.name, payload: $0.payload(slot)) }
+                link.write(Frame.jobs(tasks).encoded())
+            }
+            for link in plan.ends { link.end() }
+            if !plan.failed.isEmpty, let failure = brokenError {
+                for pending in plan.failed { try? pending.future.finish(.failure(failure)) }
+            }
+            guard !plan.starts.isEmpty else { return }
+            for link in plan.starts { start(link) }
+            plan = lock.withLock { planLocked() }
+        }
+    }
+
+    private var brokenError: BrokenProcessPool? { lock.withLock { broken } }
+
+    private func planLocked() -> Plan {
+        var plan = Plan()
+        if broken != nil {
+            plan.failed = Array(queue[queueHead...])
+            queue.removeAll()
+            queueHead = 0
+            for link in links where link.state == .live { link.state = .ending; plan.ends.append(link) }
+            return plan
+        }
+        retireLocked(&plan)
+        assignLocked(&plan, behindRunning: false)
+        let waiting = queue.count - queueHead
+        if waiting > 0 {
+            var free = freeSlotNumbersLocked()
+            while waiting > plan.starts.reduce(0, { $0 + $1.slots.count }) && !free.isEmpty {
+                let take = Array(free.prefix(slotsPerWorker))
+                free.removeFirst(take.count)
+                let link = WorkerLink(slots: take)
+                links.append(link)
+                plan.starts.append(link)
+            }
+            if plan.starts.isEmpty { assignLocked(&plan, behindRunning: true) }
+        }
+        if isShutdown && queueHead == queue.count {
+            for link in links where link.state == .live { link.state = .ending; plan.ends.append(link) }
+        }
+        return plan
+    }
+
+    /// Ends workers that maxTasksPerChild used up, or whose slots the cap
+    /// no longer covers, once they are idle.
+    private func retireLocked(_ plan: inout Plan) {
+        for link in links where link.state == .live && link.held.isEmpty {
+            if link.slots.allSatisfy({ $0 > cap }) {
+                link.state = .ending
+                plan.ends.append(link)
+            }
+        }
+    }
+
+    private func freeSlotNumbersLocked() -> [Int] {
+        let taken = Set(links.flatMap { $0.slots })
+        var free: [Int] = []
+        var n = 1
+        while n <= cap && free.count < queue.count - queueHead + slotsPerWorker {
+            if !taken.contains(n) { free.append(n) }
+            n += 1
+        }
+        return free
+    }
+
+    /// Hands queued tasks to live slots: idle ones only, or also behind
+    /// running tasks (up to 2 × chunksize per slot).
+    private func assignLocked(_ plan: inout Plan, behindRunning: Bool) {
+        let depthLimit = behindRunning ? chunksize * (1 + prefetch) : 1
+        while queueHead < queue.count {
+            var best: (link: WorkerLink, slot: Int, depth: Int)?
+            for link in links where link.state == .live {
+                for slot in link.slots where slot <= cap {
+                    let depth = link.depth[slot] ?? 0
+                    if depth < depthLimit && (best == nil || (depth, slot) < (best!.depth, best!.slot)) {
+                        best = (link, slot, depth)
+                    }
+                }
+            }
+            guard let (link, slot, depth) = best else { return }
+            let room = behindRunning ? depthLimit - depth : chunksize
+            var count = min(chunksize, queue.count - queueHead, room)
+            if let limit = maxTasksPerChild { count = min(count, limit - link.assigned) }
+            var batch: [PendingTask] = []
+            for _ in 0..<count {
+                let pending = queue[queueHead]
+                queueHead += 1
+                guard (try? pending.future.setRunningOrNotifyCancel()) == true else { continue }
+                pending.slot = slot
+                link.held[pending.id] = pending
+                batch.append(pending)
+            }
+            if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 }
+            link.depth[slot, default: 0] += batch.count
+            link.assigned += batch.count
+            if !batch.isEmpty { plan.sends.append((link, slot, batch)) }
+            if let limit = maxTasksPerChild, link.assigned >= limit {
+                link.state = .ending
+                plan.ends.append(link)
+            }
+        }
+    }
+
+    // MARK: Workers
+
+    /// Spawns `link`'s worker, sends SETUP and starts its reader.
+    private func start(_ link: WorkerLink) {
+        let pid = link.spawn(launcher)
+        guard pid > 0 else {
+            lock.withLock {
+                links.removeAll { $0 === link }
+                breakLocked("cannot start a worker process: \(errnoText(-pid))")
+                lock.broadcast()
+            }
+            return
+        }
+        link.write(Frame.setup(version: workerProtocolVersion, interval: heartbeat.interval, window: heartbeat.window,
+                               slots: UInt32(link.slots.count), initializer: initializer).encoded())
+        let stopNow: Bool = lock.withLock {
+            started += 1
+            link.state = .live
+            threads.append(WorkerThread.start(name: "worker_\(pid)") { [self] in read(link) })
+            if !monitorRunning {
+                monitorRunning = true
+                threads.append(WorkerThread.start(name: "heartbeat") { [self] in monitor() })
+            }
+            return stopped
+        }
+        if stopNow { link.write(Frame.stop.encoded()) }
+    }
+
+    private func breakLocked(_ reason: String) {
+        if broken == nil { broken = BrokenProcessPool(reason: reason) }
+    }
+
+    /// One worker's frames, until its output ends; then what it held is
+    /// lost (started) or queued again (not started).
+    private func read(_ link: WorkerLink) {
+        let input = FrameInput(fd: link.output)
+        var failure: String?
+        do throws(ProtocolError) {
+            while let frame = try input.next() {
+                link.heard()
+                switch frame {
+                case .hello(let version, _, _, let host):
+                    guard version == workerProtocolVersion else {
+                        let name = host.isEmpty ? "" : " on \(String(decoding: host, as: UTF8.self))"
+                        lock.withLock { breakLocked("worker process \(link.pid)\(name) speaks protocol version \(version), "
+                                                    + "this pfutures \(workerProtocolVersion)") }
+                        throw ProtocolError("version mismatch")
+                    }
+                    lock.withLock { link.host = host }
+                case .heartbeat, .goodbye: break
+                case .started(let id, let pid):
+                    let pending: PendingTask? = lock.withLock {
+                        link.held[id]?.started = true
+                        return link.held[id]
+                    }
+                    pending?.observer?.taskStarted(slot: pending!.slot, pid: pid == 0 ? nil : pid)
+                case .output(let id, let stream, let bytes):
+                    let pending = lock.withLock { link.held[id] }
+                    if let observer = pending?.observer { bytes.withUnsafeBytes { observer.taskOutput($0, stream: stream) } }
+                case .result(let id, let status, let bytes):
+                    let pending: PendingTask? = lock.withLock {
+                        guard let pending = link.held.removeValue(forKey: id) else { return nil }
+                        link.depth[pending.slot, default: 1] -= 1
+                        return pending
+                    }
+                    guard let pending else { throw ProtocolError("RESULT for task \(id), which the worker does not hold") }
+                    pending.complete(status, bytes)
+                    dispatch()
+                case .initFailed(let why):
+                    lock.withLock { breakLocked("initializer failed: \(why)") }
+                default:
+                    throw ProtocolError("unexpected \(frame.name) frame from a worker")
+                }
+            }
+        } catch {
+            failure = "protocol error: \(error.description)"
+        }
+        close(link.output)
+        link.closeInput()
+        let ending = link.reap()
+        let (lost, reason): ([PendingTask], String) = lock.withLock {
+            links.removeAll { $0 === link }
+            let reason = link.deathReason ?? failure ?? ending
+            var lost: [PendingTask] = []
+            var again: [PendingTask] = []
+            for pending in link.held.values {
+                if pending.started || broken != nil { lost.append(pending) } else { again.append(pending) }
+            }
+            link.held.removeAll()
+            // Tasks it never started go to the front, in submission order.
+            queue.replaceSubrange(queueHead..<queueHead, with: again.sorted { $0.id < $1.id })
+            lock.broadcast()
+            return (lost, reason)
+        }
+        let poolError = brokenError
+        for pending in lost {
+            let error = pending.started ? BrokenProcessPool(reason: reason, taskWasRunning: true)
+                                        : poolError ?? BrokenProcessPool(reason: reason)
+            try? pending.future.finish(.failure(error))
+        }
+        dispatch()
+    }
+
+    /// Sends heartbeats and kills workers silent for longer than the window.
+    private func monitor() {
+        while true {
+            let live: [WorkerLink]? = lock.withLock {
+                if isShutdown && links.isEmpty {
+                    monitorRunning = false
+                    lock.broadcast()
+                    return nil
+                }
+                _ = lock.wait(until: Deadline.after(heartbeat.interval))
+                return links.filter { $0.state != .starting }
+            }
+            guard let live else { return }
+            let beat = Frame.heartbeat.encoded()
+            for link in live {
+                if link.silence > heartbeat.window.nanoseconds {
+                    let seconds = Double(link.silence) / 1e9
+                    lock.withLock {
+                        if link.deathReason == nil {
+                            link.deathReason = "worker process \(link.pid) silent for \(Int(seconds)) s"
+                        }
+                    }
+                    kill(link.pid, SIGKILL)
+                } else {
+                    link.write(beat)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+// The parent's end of one worker process: how it is started (a launcher),
+// its two pipes, the tasks it holds per slot, and when it was last heard.
+// ProcessPoolExecutor owns the links; their mutable fields change under
+// the pool's lock, except writes, which a link serialises itself.
+import CSpawn
+import FuturesCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a process pool starts one worker: a program that calls
+/// `WorkerServer.serve` and speaks the protocol on its stdin and stdout
+/// (a local re-execution, or later `ssh HOST pfutures …`, `srun …`).
+public struct WorkerLauncher: Sendable {
+    /// The program's path.
+    public var path: [UInt8]
+    /// Its argv, argv[0] included.
+    public var arguments: [[UInt8]]
+
+    /// - Parameters: path: the program; arguments: its argv, argv[0] included.
+    public init(path: [UInt8], arguments: [[UInt8]]) {
+        self.path = path
+        self.arguments = arguments
+    }
+
+    /// `executable __pfutures-worker`: a program on this machine that hands
+    /// that argument to `WorkerServer.serve`.
+    public static func local(executable: [UInt8]) -> WorkerLauncher {
+        WorkerLauncher(path: executable, arguments: [executable, Array(WorkerServer.argument.utf8)])
+    }
+}
+
+/// How often both ends send HEARTBEAT, and how long a silent peer lives.
+public struct Heartbeat: Sendable, Equatable {
+    /// Time between two heartbeats.
+    public var interval: Duration
+    /// A peer silent this long is dead.
+    public var window: Duration
+    /// - Parameters: interval: time between heartbeats (default 1 s);
+    ///   window: silence that counts as death (default 5 s).
+    public init(interval: Duration = .seconds(1), window: Duration = .seconds(5)) {
+        self.interval = interval
+        self.window = window
+    }
+}
+
+/// One submitted task, from queue to result; not generic, so the pool's
+/// bookkeeping costs no metadata look-ups. Mutable fields: under the pool's lock.
+final class PendingTask: @unchecked Sendable {
+    let id: UInt64
+    let name: [UInt8]
+    let payload: @Sendable (Int) -> [UInt8]
+    let decode: @Sendable ([UInt8]) throws -> any Sendable
+    let future: AnyFuture
+    let observer: (any TaskObserver)?
+    var slot = 0
+    var started = false
+
+    init(id: UInt64, name: [UInt8], payload: @escaping @Sendable (Int) -> [UInt8],
+         decode: @escaping @Sendable ([UInt8]) throws -> any Sendable, future: AnyFuture, observer: (any TaskObserver)?) {
+        self.id = id
+        self.name = name
+        self.payload = payload
+        self.decode = decode
+        self.future = future
+        self.observer = observer
+    }
+
+    /// Settles the future from a RESULT frame.
+    func complete(_ status: ResultStatus, _ bytes: [UInt8]) {
+        switch status {
+        case .returned:
+            do { try future.finish(.success(try decode(bytes))) } catch { try? future.finish(.failure(error)) }
+        case .threw:
+            let message = String(decoding: bytes, as: UTF8.self)
+            try? future.finish(.failure(RemoteTaskError(task: String(decoding: name, as: UTF8.self), message: message)))
+        case .cancelled:
+            try? future.finish(.failure(CancelledError()))
+        }
+    }
+}
+
+/// One worker process as the pool sees it.
+/// @unchecked Sendable: fields change under the pool's lock; `write` and
+/// `closeInput` under `writeLock`; `lastHeard` is atomic.
+final class WorkerLink: @unchecked Sendable {
+    enum State { case starting, live, ending }
+
+    /// Global slot numbers this worker runs tasks in.
+    var slots: [Int]
+    var depth: [Int: Int] = [:]      // tasks sent per slot and not answered
+    var held: [UInt64: PendingTask] = [:]
+    var assigned = 0
+    var state = State.starting
+    var pid: pid_t = 0
+    var output: Int32 = -1
+    var host: [UInt8] = []
+    var deathReason: String?
+    let lastHeard = Atomic<Int64>(monotonicNanoseconds())
+
+    private let writeLock = ConditionLock()
+    private var input: Int32 = -1
+
+    init(slots: [Int]) {
+        self.slots = slots
+        for slot in slots { depth[slot] = 0 }
+    }
+
+    /// Starts the worker with `launcher`; the pid, or -errno.
+    func spawn(_ launcher: WorkerLauncher) -> pid_t {
+        var toWorker: [Int32] = [-1, -1], fromWorker: [Int32] = [-1, -1]
+        if pf_pipe(&toWorker) != 0 { return -errno }
+        if pf_pipe(&fromWorker) != 0 {
+            let code = errno
+            close(toWorker[0]); close(toWorker[1])
+            return -code
+        }
+        // No parent-death signal: it would follow the spawning thread, not
+        // the pool. A worker whose input ends without END stops instead.
+        let pid = spawnChild(path: launcher.path, argv: launcher.arguments, environment: currentEnvironment(),
+                             stdio: ChildStdio(stdin: toWorker[0], stdout: fromWorker[1]), deathSignal: 0)
+        close(toWorker[0])
+        close(fromWorker[1])
+        guard pid > 0 else {
+            close(toWorker[1]); close(fromWorker[0])
+            return pid
+        }
+        writeLock.withLock { input = toWorker[1] }
+        output = fromWorker[0]
+        self.pid = pid
+        heard()
+        return pid
+    }
+
+    func heard() { lastHeard.store(monotonicNanoseconds(), ordering: .relaxed) }
+
+    /// Nanoseconds since the worker was last heard from.
+    var silence: Int64 { monotonicNanoseconds() - lastHeard.load(ordering: .relaxed) }
+
+    /// Writes frames; false once the input is closed or the worker gone.
+    @discardableResult
+    func write(_ bytes: [UInt8]) -> Bool {
+        writeLock.withLock { input >= 0 && (try? writeAll(input, bytes)) != nil }
+    }
+
+    /// END, then end of input: the worker finishes what it holds and exits.
+    func end() {
+        writeLock.withLock {
+            guard input >= 0 else { return }
+            try? writeAll(input, Frame.end.encoded())
+            close(input)
+            input = -1
+        }
+    }
+
+    /// Closes the input without END (the worker is gone).
+    func closeInput() {
+        writeLock.withLock {
+            if input >= 0 { close(input) }
+            input = -1
+        }
+    }
+
+    /// Reaps the worker and says how it ended.
+    func reap() -> String {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var code: Int32 = 0
+        switch pf_decode_status(status, &code) {
+        case 2: return "worker process \(pid) killed by signal \(code)"
+        case 1: return "worker process \(pid) exited with status \(code)"
+        default: return "worker process \(pid) ended"
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+func monotonicNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, a) = components
+        return s * 1_000_000_000 + a / 1_000_000_000
+    }
+}
