@@ -235,7 +235,10 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             for _ in 0..<count {
                 let pending = queue[queueHead]
                 queueHead += 1
-                guard (try? pending.future.setRunningOrNotifyCancel()) == true else { continue }
+                if !pending.claimed {
+                    guard (try? pending.future.setRunningOrNotifyCancel()) == true else { continue }
+                    pending.claimed = true
+                }
                 pending.slot = slot
                 link.held[pending.id] = pending
                 batch.append(pending)

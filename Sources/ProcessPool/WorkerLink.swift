@@ -55,6 +55,9 @@ final class PendingTask: @unchecked Sendable {
     let future: AnyFuture
     let observer: (any TaskObserver)?
     var slot = 0
+    /// Its future is running: it was handed to a worker (maybe one that
+    /// died before starting it, so it is queued again).
+    var claimed = false
     var started = false
 
     init(id: UInt64, name: [UInt8], payload: @escaping @Sendable (Int) -> [UInt8],
