@@ -101,10 +101,12 @@ struct RunCommand {
             guard let executable = currentExecutable() else { return nil }
             // -j0 asks for no cap; worker processes still need a number.
             let cap = config.workerCap == Int.max ? 4 * processorCount : config.workerCap
-            // One job queued behind each running one (prefetch), so a worker
-            // starts its next job without a round trip to pfutures.
+            // No job waits in a worker behind a running one (no prefetch):
+            // a long job must not hold back one that another slot could run,
+            // and after an exit 255 or --halt nothing queued may start. Only
+            // --chunksize, asked for, hands a slot several jobs at once.
             return ProcessPoolExecutor(maxWorkers: cap, launcher: .local(executable: executable),
-                                       chunksize: config.chunksize, prefetch: 1,
+                                       chunksize: config.chunksize,
                                        maxTasksPerChild: config.maxTasksPerChild, initializer: initializer,
                                        heartbeat: Heartbeat(window: config.workerTimeout))
         }

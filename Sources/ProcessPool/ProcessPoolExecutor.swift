@@ -307,6 +307,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
                 case .started(let id, let pid):
                     let pending: PendingTask? = lock.withLock {
                         link.held[id]?.started = true
+                        link.held[id]?.pid = pid
                         return link.held[id]
                     }
                     pending?.observer?.taskStarted(slot: pending!.slot, pid: pid == 0 ? nil : pid)
@@ -349,6 +350,11 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             return (lost, reason)
         }
         let poolError = brokenError
+        // A worker killed (or gone silent) cannot end its tasks; on this
+        // machine their process groups are ours to end, so none outlives it.
+        if launcher.isLocal {
+            for pending in lost where pending.pid > 0 { kill(-pending.pid, SIGKILL) }
+        }
         for pending in lost {
             let error = pending.started ? BrokenProcessPool(reason: reason, taskWasRunning: true)
                                         : poolError ?? BrokenProcessPool(reason: reason)

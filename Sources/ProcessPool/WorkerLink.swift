@@ -17,11 +17,17 @@ public struct WorkerLauncher: Sendable {
     public var path: [UInt8]
     /// Its argv, argv[0] included.
     public var arguments: [[UInt8]]
+    /// The worker runs on this machine, so the task pids it reports are
+    /// ours to signal: when it dies, the pool kills the process groups of
+    /// the tasks it had started rather than leave them orphaned.
+    public var isLocal: Bool
 
-    /// - Parameters: path: the program; arguments: its argv, argv[0] included.
-    public init(path: [UInt8], arguments: [[UInt8]]) {
+    /// - Parameters: path: the program; arguments: its argv, argv[0]
+    ///   included; isLocal: whether the worker runs on this machine.
+    public init(path: [UInt8], arguments: [[UInt8]], isLocal: Bool = true) {
         self.path = path
         self.arguments = arguments
+        self.isLocal = isLocal
     }
 
     /// `executable __pfutures-worker`: a program on this machine that hands
@@ -59,6 +65,8 @@ final class PendingTask: @unchecked Sendable {
     /// died before starting it, so it is queued again).
     var claimed = false
     var started = false
+    /// The pid STARTED reported (0: none), the leader of the task's process group.
+    var pid: Int32 = 0
 
     init(id: UInt64, name: [UInt8], payload: @escaping @Sendable (Int) -> [UInt8],
          decode: @escaping @Sendable ([UInt8]) throws -> any Sendable, future: AnyFuture, observer: (any TaskObserver)?) {

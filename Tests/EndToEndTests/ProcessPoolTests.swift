@@ -19,6 +19,30 @@ import Testing
         #expect(r.err.contains("sh -c"), "the lost job's command is named: \(r)")
     }
 
+    @Test func frozenWorkerLosesItsJobWithinTheHeartbeatWindow() throws {
+        let h = try Harness()
+        // Job 2 freezes its worker (SIGSTOP) and would then sleep a minute;
+        // the worker falls silent, so after --worker-timeout its job is lost,
+        // its process group killed, and the other jobs finish.
+        let job = "if [ $1 = 2 ]; then echo $$ > frozen.pid; kill -STOP $PPID; sleep 60; fi; touch done.$1"
+        let started = Date()
+        let r = try h.run(["run", "--pool", "process", "-j2", "--worker-timeout", "2", "sh", "-c", job, "sh"],
+                          input: (1...6).map { "\($0)\n" }.joined())
+        let seconds = Date().timeIntervalSince(started)
+        #expect(r.status == 1, "\(r)")
+        #expect(h.files(prefix: "done.") == [1, 3, 4, 5, 6].map { "done.\($0)" }, "\(r)")
+        #expect(r.err.contains("job 2 lost: worker process") && r.err.contains("silent"), "\(r)")
+        #expect(seconds < 45, "did not wait for the frozen job's sleep: \(seconds) s")
+        let pid = try #require(Int32(String(decoding: h.read("frozen.pid"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        var gone = false
+        for _ in 0..<200 where !gone {
+            gone = kill(pid, 0) != 0
+            if !gone { usleep(50_000) }
+        }
+        #expect(gone, "the frozen job's process (\(pid)) did not outlive its worker")
+    }
+
     @Test func maxTasksPerChildGivesEachJobANewWorker() throws {
         let r = try Harness().run(["run", "--pool", "process", "-j2", "--max-tasks-per-child", "1",
                                    "sh", "-c", "echo $PPID"], input: (1...6).map { "\($0)\n" }.joined())

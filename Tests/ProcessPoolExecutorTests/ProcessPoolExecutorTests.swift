@@ -103,3 +103,44 @@ private func pool(_ workers: Int, maxTasksPerChild: Int? = nil) -> ProcessPoolEx
         }
     }
 }
+
+@Suite struct ProcessPoolLifecycleTests {
+    @Test func doneCallbackMaySubmitToItsOwnPool() throws {
+        let executor = pool(1)
+        defer { executor.shutdown() }
+        let second = Future<Future<Int>?>()
+        let first = try executor.submit(Square(3))
+        first.addDoneCallback { done in
+            // Runs on the pool's reader thread: a submit from here must not deadlock.
+            try second.setResult(try executor.submit(Square(try done.result())))
+        }
+        #expect(try second.result(timeout: .seconds(60))?.result(timeout: .seconds(60)) == 81)
+    }
+
+    @Test func workerRunningFourTasksKilledLosesExactlyThoseFour() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pp-four-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // One worker process with four slots: the four held tasks run in it at once.
+        let executor = ProcessPoolExecutor(maxWorkers: 4, executable: workerProgram, slotsPerWorker: 4)
+        defer { executor.shutdown() }
+        let never = dir.appendingPathComponent("never").path
+        let held = try (1...4).map { n in
+            try executor.submit(WorkTask(.step(n, log: nil, create: dir.appendingPathComponent("started.\(n)").path,
+                                               waitFor: never)))
+        }
+        let rest = try (5...10).map { try executor.submit(WorkTask(.value($0))) }
+        let pidFiles = (1...4).map { dir.appendingPathComponent("started.\($0)").path }
+        let deadline = Date().addingTimeInterval(60)
+        while !pidFiles.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) && Date() < deadline { usleep(10_000) }
+        let pids = Set(pidFiles.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) })
+        #expect(pids.count == 1, "all four ran in one worker: \(pids)")
+        let worker = try #require(pids.first.flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        kill(worker, SIGKILL)
+        for future in held {
+            let error = try future.exception(timeout: .seconds(60))
+            #expect((error as? BrokenProcessPool)?.taskWasRunning == true, "\(String(describing: error))")
+        }
+        #expect(try rest.map { try $0.result(timeout: .seconds(60)) } == Array(5...10), "the rest ran in a new worker")
+    }
+}

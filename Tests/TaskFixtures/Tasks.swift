@@ -47,7 +47,7 @@ public enum Work: Codable, Sendable {
     case value(Int)
     /// Throws `Fail.Refused` with the code.
     case fail(Int)
-    /// Appends "start n" to `log`, creates `create`, waits until `waitFor`
+    /// Appends "start n" to `log`, writes its pid to `create`, waits until `waitFor`
     /// exists, appends "end n", and returns n (each part optional).
     case step(Int, log: String?, create: String?, waitFor: String?)
 
@@ -57,7 +57,7 @@ public enum Work: Codable, Sendable {
         case .fail(let code): throw Fail.Refused(why: "code \(code)")
         case .step(let n, let log, let create, let waitFor):
             if let log { append("start \(n)\n", to: log) }
-            if let create { close(open(create, O_CREAT | O_WRONLY, 0o644)) }
+            if let create { append("\(getpid())\n", to: create) }
             if let waitFor { while access(waitFor, F_OK) != 0 { usleep(2000) } }
             if let log { append("end \(n)\n", to: log) }
             return n
