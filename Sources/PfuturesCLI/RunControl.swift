@@ -132,11 +132,6 @@ final class RunControl: Sendable {
     func cancelled() { state.withLock { $0.counts.cancelled += 1 } }
     func notRun() { state.withLock { $0.counts.notRun += 1 } }
     func copied(bytes: Int) { state.withLock { $0.counts.bytesCopied += bytes } }
-    /// True once the executor broke (a failed --initializer).
-    var isBroken: Bool { state.withLock { $0.statuses.contains(ExitStatus.usage) } }
-
-    /// True once a stopping signal (SIGINT, SIGTERM, SIGHUP) arrived.
-    var signalled: Bool { state.withLock { $0.stopSignal != nil } }
     var counts: RunCounts { state.withLock { $0.counts } }
 
     /// Adds a finished job's outcome; applies `--halt` and the xargs rule
