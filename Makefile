@@ -34,7 +34,8 @@ test: deps lint-man
 	$(SWIFT) test --skip-build --parallel
 
 tsan: deps
-	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --scratch-path .build-tsan --sanitize=thread --filter FuturesTests
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --scratch-path .build-tsan --sanitize=thread \
+		--filter 'FuturesTests|ProcessPoolExecutorTests|WorkerProtocolTests'
 
 lint-man:
 	@out=$$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z man/pfutures.1 2>&1); \
