@@ -45,6 +45,10 @@ package final class OutputSink: @unchecked Sendable {
     private var heldFiles = 0
     private var parking: ParkingFile?
     private var stdoutClosed = false
+    /// Set under the lock by the first EPIPE; `onStdoutClosed` runs after
+    /// the lock is released, since it stops the run and cancelled jobs
+    /// complete here in turn.
+    private var closeToAnnounce = false
 
     /// - Parameters:
     ///   - keepOrder: release blocks in sequence order (`-k`).
@@ -58,7 +62,7 @@ package final class OutputSink: @unchecked Sendable {
     /// be completed exactly once (with an empty output if the job never ran),
     /// or `-k` holds everything after it.
     package func complete(sequence: Int, output: JobOutput?) {
-        lock.withLock { _ in
+        locked {
             guard keepOrder else {
                 if let output { writeLocked(output) }
                 return
@@ -98,12 +102,12 @@ package final class OutputSink: @unchecked Sendable {
 
     /// Writes whole lines of one job at once (`--line-buffer`).
     package func writeLines(_ bytes: [UInt8], to stream: TaskStream) {
-        lock.withLock { _ in write(bytes, to: stream == .stdout ? 1 : 2) }
+        locked { write(bytes, to: stream == .stdout ? 1 : 2) }
     }
 
     /// Writes a message or command echo to stderr without mixing with output.
     package func writeStderr(_ bytes: [UInt8]) {
-        lock.withLock { _ in write(bytes, to: 2) }
+        locked { write(bytes, to: 2) }
     }
 
     private func writeLocked(_ output: JobOutput) {
@@ -121,7 +125,17 @@ package final class OutputSink: @unchecked Sendable {
     private func noteFailure(_ failure: WriteFailure, fd: Int32) {
         guard fd == 1, !stdoutClosed else { return }
         stdoutClosed = true
-        onStdoutClosed()
+        closeToAnnounce = true
+    }
+
+    /// Runs `body` under the lock, then announces a closed stdout outside it.
+    private func locked(_ body: () -> Void) {
+        let announce: Bool = lock.withLock { _ in
+            body()
+            defer { closeToAnnounce = false }
+            return closeToAnnounce
+        }
+        if announce { onStdoutClosed() }
     }
 }
 
