@@ -111,14 +111,16 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     /// Stops accepting tasks; with `cancelFutures`, queued ones are
-    /// cancelled (and prefetched ones drained from the workers); with
+    /// cancelled (and those queued inside workers by prefetch or chunksize drained); with
     /// `wait`, returns once every worker has exited.
     public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
         let (cancelled, drained): ([PendingTask], [WorkerLink]) = lock.withLock {
             isShutdown = true
             guard cancelFutures else { return ([], []) }
             defer { queue.removeAll(); queueHead = 0 }
-            return (Array(queue[queueHead...]), prefetch > 0 ? links.filter { $0.state != .starting } : [])
+            // Prefetch and chunks both leave tasks queued inside workers.
+            let drains = prefetch > 0 || chunksize > 1
+            return (Array(queue[queueHead...]), drains ? links.filter { $0.state != .starting } : [])
         }
         for pending in cancelled { pending.future.cancel() }
         let drain = Frame.drain.encoded()
@@ -378,6 +380,10 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             guard let live else { return }
             let beat = Frame.heartbeat.encoded()
             for link in live {
+                // Unread frames waiting mean pfutures is the slow one (its
+                // reader blocked writing output), not the worker.
+                var pending = pollfd(fd: link.output, events: Int16(POLLIN), revents: 0)
+                if poll(&pending, 1, 0) > 0 { link.heard() }
                 if link.silence > heartbeat.window.nanoseconds {
                     let seconds = Double(link.silence) / 1e9
                     lock.withLock {

@@ -83,13 +83,15 @@ private final class Server: @unchecked Sendable {
             guard version == workerProtocolVersion else {
                 throw ProtocolError("pfutures speaks protocol version \(version), this worker \(workerProtocolVersion)")
             }
+            lock.withLock { self.interval = interval }
+            // Heartbeats go out during the initializer, but input is not read
+            // then, so silence counts only from its end.
+            WorkerThread.detach(name: "heartbeat") { [self] in beat() }
+            if let initializer, !initialize(initializer) { return 1 }
             lock.withLock {
-                self.interval = interval
                 self.window = window
                 lastHeard = .now
             }
-            WorkerThread.detach(name: "heartbeat") { [self] in beat() }
-            if let initializer, !initialize(initializer) { return 1 }
             while let frame = try frames.next() {
                 lock.withLock { lastHeard = .now }
                 switch frame {
