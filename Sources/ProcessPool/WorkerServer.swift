@@ -56,6 +56,7 @@ private final class Server: @unchecked Sendable {
     private let runners: [[UInt8]: TaskRunner]
     private let stop = StopSwitch()
     private let lock = ConditionLock()
+    private let pause = ConditionLock()    // the heartbeat's own, so no task wakes it
     private var lanes: [UInt32: [WireTask]] = [:]   // queued tasks per slot
     private var laneThreads: [WorkerThread] = []
     private var running = 0
@@ -208,7 +209,7 @@ private final class Server: @unchecked Sendable {
     /// the tasks and exit (the main thread is blocked reading).
     private func beat() {
         while true {
-            let (silent, pause): (Duration?, Duration) = lock.withLock {
+            let (silent, period): (Duration?, Duration) = lock.withLock {
                 let quiet = ContinuousClock.now - lastHeard
                 return (window.flatMap { quiet > $0 ? quiet : nil }, interval)
             }
@@ -220,8 +221,8 @@ private final class Server: @unchecked Sendable {
                 exit(1)
             }
             guard out.send(.heartbeat) else { return }  // the reader is gone; the main loop sees the end
-            let until = Deadline.after(pause)
-            lock.withLock { while lock.wait(until: until) {} }
+            let until = Deadline.after(period)
+            pause.withLock { while pause.wait(until: until) {} }
         }
     }
 
