@@ -269,7 +269,11 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             }
             return
         }
-        link.write(Frame.setup(version: workerProtocolVersion, interval: heartbeat.interval, window: heartbeat.window,
+        // A local worker learns of pfutures' death from end of input; judging
+        // its silence too would kill every task while pfutures is merely
+        // stopped (Ctrl-Z, a debugger).
+        let window = launcher.isLocal ? nil : heartbeat.window
+        link.write(Frame.setup(version: workerProtocolVersion, interval: heartbeat.interval, window: window,
                                slots: UInt32(link.slots.count), initializer: initializer).encoded())
         let stopNow: Bool = lock.withLock {
             started += 1

@@ -23,7 +23,10 @@
 // the tasks it had started (BrokenProcessPool, taskWasRunning) while tasks
 // queued in it go to another worker; a worker whose parent is silent, or
 // whose input ends without END, stops its tasks (their kill sequence) and
-// exits. Nothing is decided from a launcher's exit status.
+// exits. A local worker gets window 0 (never judge the parent silent): end
+// of input already tells it the parent died, and a parent stopped with
+// Ctrl-Z must find its tasks still there. Nothing is decided from a
+// launcher's exit status.
 //
 // Frame (all integers little-endian):
 //
@@ -37,7 +40,8 @@
 //
 //   type  name         dir  payload
 //   0x01  HELLO        W→P  "PFW" u8 version | u32 pid | u32 slots | string host
-//   0x02  SETUP        P→W  "PFW" u8 version | u64 interval | u64 window | u32 slots (0: cores)
+//   0x02  SETUP        P→W  "PFW" u8 version | u64 interval | u64 window (0: never judge the
+//                           parent silent) | u32 slots (0: cores)
 //                           | u8 has-initializer [| string task | string payload]
 //   0x03  HEARTBEAT    both (empty)
 //   0x10  JOBS         P→W  u32 count, then count × (u64 id | u32 slot | string task | string payload)
@@ -104,7 +108,7 @@ package struct WireTask: Sendable, Equatable {
 /// Every frame of the protocol, decoded.
 package enum Frame: Sendable, Equatable {
     case hello(version: UInt8, pid: Int32, slots: UInt32, host: [UInt8])
-    case setup(version: UInt8, interval: Duration, window: Duration, slots: UInt32, initializer: WireTask?)
+    case setup(version: UInt8, interval: Duration, window: Duration?, slots: UInt32, initializer: WireTask?)
     case heartbeat
     case jobs([WireTask])
     case stop
@@ -170,7 +174,7 @@ package enum Frame: Sendable, Equatable {
             guard version == workerProtocolVersion else {
                 return .setup(version: version, interval: .zero, window: .zero, slots: 0, initializer: nil)
             }
-            let interval = try r.duration() ?? .seconds(1), window = try r.duration() ?? .seconds(5)
+            let interval = try r.duration() ?? .seconds(1), window = try r.duration()
             let slots = try r.u32()
             let initializer = try r.u8() == 0 ? nil : WireTask(id: 0, slot: 0, name: try r.string(), payload: try r.string())
             frame = .setup(version: version, interval: interval, window: window, slots: slots, initializer: initializer)

@@ -43,6 +43,26 @@ import Testing
         #expect(gone, "the frozen job's process (\(pid)) did not outlive its worker")
     }
 
+    @Test func stoppingPfuturesLongerThanTheWindowKeepsItsJobs() throws {
+        let h = try Harness()
+        // pfutures itself is stopped (as by Ctrl-Z) three times as long as
+        // --worker-timeout while its job runs: its local workers keep the
+        // job, which finishes once pfutures goes on.
+        let pipe = Pipe()
+        let (process, out, err) = try h.start(["run", "--pool", "process", "--worker-timeout", "1",
+                                               "sh", "-c", "touch started; sleep 4; touch done"],
+                                              stdin: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data("x\n".utf8))
+        try pipe.fileHandleForWriting.close()
+        #expect(h.eventually { h.exists("started") })
+        kill(process.processIdentifier, SIGSTOP)
+        sleep(3)
+        kill(process.processIdentifier, SIGCONT)
+        let r = h.collect(process, arguments: [], out: out, err: err)
+        #expect(r.status == 0, "\(r)")
+        #expect(h.exists("done"), "the job was stopped while pfutures was: \(r)")
+    }
+
     @Test func maxTasksPerChildGivesEachJobANewWorker() throws {
         let r = try Harness().run(["run", "--pool", "process", "-j2", "--max-tasks-per-child", "1",
                                    "sh", "-c", "echo $PPID"], input: (1...6).map { "\($0)\n" }.joined())
