@@ -108,7 +108,8 @@ struct RunCommand {
             return ProcessPoolExecutor(maxWorkers: cap, launcher: .local(executable: executable),
                                        chunksize: config.chunksize,
                                        maxTasksPerChild: config.maxTasksPerChild, initializer: initializer,
-                                       heartbeat: Heartbeat(window: config.workerTimeout))
+                                       heartbeat: Heartbeat(window: config.workerTimeout),
+                                       onWorkerStartFailure: { reportError($0) })
         }
     }
 

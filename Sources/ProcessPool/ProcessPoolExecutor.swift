@@ -40,6 +40,10 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     private var isShutdown = false
     private var stopped = false
     private var broken: BrokenProcessPool?
+    /// After a worker could not be started while others run: the most slots
+    /// the pool holds, until the cap moves again.
+    private var slotLimit = Int.max
+    private let onWorkerStartFailure: (@Sendable (String) -> Void)?
 
     /// - Parameters:
     ///   - maxWorkers: the most tasks run at once (default: the number of cores).
@@ -55,8 +59,12 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     ///   - initializer: run once in each worker before its first task; if it
     ///     throws, the pool is broken (`BrokenProcessPool`).
     ///   - heartbeat: liveness settings of both ends.
+    ///   - onWorkerStartFailure: told why, when a worker cannot be started
+    ///     (no process or descriptor left) while others run: the pool goes
+    ///     on with those. With none running, the pool is broken instead.
     public init(maxWorkers: Int? = nil, slotsPerWorker: Int = 1, launcher: WorkerLauncher? = nil, chunksize: Int = 1,
-                prefetch: Int = 0, maxTasksPerChild: Int? = nil, initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat()) {
+                prefetch: Int = 0, maxTasksPerChild: Int? = nil, initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat(),
+                onWorkerStartFailure: (@Sendable (String) -> Void)? = nil) {
         self.cap = max(1, maxWorkers ?? processorCount)
         self.slotsPerWorker = max(1, slotsPerWorker)
         self.launcher = launcher ?? .local(executable: currentExecutable() ?? Array("/proc/self/exe".utf8))
@@ -66,6 +74,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         self.initializer = initializer.map { WireTask(id: 0, slot: 0, name: Array(type(of: $0).taskName.utf8),
                                                       payload: $0.encoded()) }
         self.heartbeat = heartbeat
+        self.onWorkerStartFailure = onWorkerStartFailure
     }
 
     /// The most tasks run at once.
@@ -106,7 +115,10 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     /// Moves the cap; slots above it take no new task, and a worker whose
     /// slots are all above it ends once idle.
     public func adjustMaxWorkers(by delta: Int) {
-        lock.withLock { cap = max(1, cap + delta) }
+        lock.withLock {
+            cap = max(1, cap + delta)
+            slotLimit = .max  // asked for more: try starting workers again
+        }
         dispatch()
     }
 
@@ -178,8 +190,10 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         let waiting = queue.count - queueHead
         if waiting > 0 {
             var free = freeSlotNumbersLocked()
-            while waiting > plan.starts.reduce(0, { $0 + $1.slots.count }) && !free.isEmpty {
-                let take = Array(free.prefix(slotsPerWorker))
+            var held = links.reduce(0) { $0 + $1.slots.count }
+            while waiting > plan.starts.reduce(0, { $0 + $1.slots.count }) && !free.isEmpty && held < slotLimit {
+                let take = Array(free.prefix(min(slotsPerWorker, slotLimit - held)))
+                held += take.count
                 free.removeFirst(take.count)
                 let link = WorkerLink(slots: take)
                 links.append(link)
@@ -262,11 +276,15 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     private func start(_ link: WorkerLink) {
         let pid = link.spawn(launcher)
         guard pid > 0 else {
-            lock.withLock {
+            let reason = "cannot start a worker process: \(errnoText(-pid))"
+            let goesOn: Bool = lock.withLock {
                 links.removeAll { $0 === link }
-                breakLocked("cannot start a worker process: \(errnoText(-pid))")
+                let held = links.reduce(0) { $0 + $1.slots.count }
+                if held == 0 { breakLocked(reason) } else { slotLimit = held }
                 lock.broadcast()
+                return held > 0
             }
+            if goesOn { onWorkerStartFailure?("\(reason); going on with the workers running") }
             return
         }
         // A local worker learns of pfutures' death from end of input; judging

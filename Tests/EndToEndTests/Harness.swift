@@ -20,6 +20,8 @@ struct RunResult: CustomStringConvertible {
 final class Harness {
     let directory: URL
     var path: String { directory.path }
+    /// When set, pfutures runs under `ulimit -n` of this many descriptors.
+    var descriptorLimit: Int?
 
     static let closeLeakedDescriptors =
         "for p in /proc/$$/fd/*; do n=${p##*/}; if [ \"$n\" -gt 2 ]; then eval \"exec $n>&-\"; fi; done; exec \"$0\" \"$@\""
@@ -55,7 +57,8 @@ final class Harness {
         // bash closes what the test process leaked (other tests' pipes run
         // concurrently), so pfutures starts with only 0, 1 and 2, as from a shell.
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", Self.closeLeakedDescriptors, Self.binary] + Self.withPool(arguments)
+        let limit = descriptorLimit.map { "ulimit -n \($0); " } ?? ""
+        process.arguments = ["-c", limit + Self.closeLeakedDescriptors, Self.binary] + Self.withPool(arguments)
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

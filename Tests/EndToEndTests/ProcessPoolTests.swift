@@ -63,6 +63,20 @@ import Testing
         #expect(h.exists("done"), "the job was stopped while pfutures was: \(r)")
     }
 
+    @Test func aWorkerThatCannotStartLeavesTheOthersRunning() throws {
+        // 15 descriptors hold pfutures and a worker or three, not four: the
+        // run says why it has fewer workers, and every job still runs.
+        let h = try Harness()
+        h.descriptorLimit = 15
+        let r = try h.run(["run", "--pool", "process", "-j4", "sh", "-c", "echo $PPID"],
+                          input: (1...8).map { "\($0)\n" }.joined())
+        #expect(r.status == 0, "\(r)")
+        #expect(r.outLines.count == 8, "\(r)")
+        #expect(Set(r.outLines).count < 4, "fewer than four workers ran: \(r)")
+        #expect(r.err.contains("cannot start a worker process: Too many open files; going on with the workers running"),
+                "\(r)")
+    }
+
     @Test func maxTasksPerChildGivesEachJobANewWorker() throws {
         let r = try Harness().run(["run", "--pool", "process", "-j2", "--max-tasks-per-child", "1",
                                    "sh", "-c", "echo $PPID"], input: (1...6).map { "\($0)\n" }.joined())
