@@ -358,6 +358,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         }
         close(link.output)
         link.closeInput()
+        lock.withLock { link.state = .reaped }  // its pid may be reused from here on
         let ending = link.reap()
         let (lost, reason): ([PendingTask], String) = lock.withLock {
             links.removeAll { $0 === link }
@@ -409,11 +410,12 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
                 if link.silence > heartbeat.window.nanoseconds {
                     let seconds = Double(link.silence) / 1e9
                     lock.withLock {
+                        guard link.state != .reaped else { return }
                         if link.deathReason == nil {
                             link.deathReason = "worker process \(link.pid) silent for \(Int(seconds)) s"
                         }
+                        kill(link.pid, SIGKILL)
                     }
-                    kill(link.pid, SIGKILL)
                 } else {
                     link.write(beat)
                 }

@@ -96,7 +96,7 @@ final class PendingTask: @unchecked Sendable {
 /// @unchecked Sendable: fields change under the pool's lock; `write` and
 /// `closeInput` under `writeLock`; `lastHeard` is atomic.
 final class WorkerLink: @unchecked Sendable {
-    enum State { case starting, live, ending }
+    enum State { case starting, live, ending, reaped }
 
     /// Global slot numbers this worker runs tasks in.
     var slots: [Int]
