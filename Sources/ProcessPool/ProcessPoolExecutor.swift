@@ -102,7 +102,8 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Sends STOP to every worker: running tasks see their stop switch fire,
     /// tasks queued in a worker fail with `CancelledError`; later workers
-    /// get STOP too.
+    /// get STOP too. Call it before `shutdown`: a worker that shutdown has
+    /// already sent END (it was idle) no longer reads STOP.
     public func stopRunningTasks() {
         let targets: [WorkerLink] = lock.withLock {
             stopped = true
