@@ -78,9 +78,7 @@ final class RunControl: Sendable {
         attached?.shutdown(wait: false, cancelFutures: true)
     }
 
-    /// Stops the running jobs with their kill sequence. Before
-    /// `stopStarting`: a process pool ends its idle workers at shutdown, and a
-    /// worker already told END would never hear STOP.
+    /// Stops the running jobs with their kill sequence.
     private func stopRunningJobs() {
         stopRunning.fire()
         attached?.stopRunningTasks()
@@ -111,15 +109,15 @@ final class RunControl: Sendable {
 
     func deadlinePassed() {
         state.withLock { $0.deadlinePassed = true }
-        stopRunningJobs()
         stopStarting()
+        stopRunningJobs()
     }
 
     /// The first EPIPE on stdout: the reader is gone, so stop quietly.
     func stdoutClosed() {
         state.withLock { $0.stdoutClosed = true }
-        stopRunningJobs()
         stopStarting()
+        stopRunningJobs()
     }
 
     /// SIGUSR1/SIGUSR2: the executor's cap moves, and the look-ahead with it.
@@ -157,8 +155,8 @@ final class RunControl: Sendable {
             guard let halt, state.failures >= halt.failures else { return (false, status == ExitStatus.job255) }
             return (halt.when == .now, true)
         }
-        if haltNow { stopRunningJobs() }
         if haltSoon || haltNow { stopStarting() }
+        if haltNow { stopRunningJobs() }
     }
 
     /// The executor cannot run jobs (a failed --initializer): says why once,

@@ -102,8 +102,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Sends STOP to every worker: running tasks see their stop switch fire,
     /// tasks queued in a worker fail with `CancelledError`; later workers
-    /// get STOP too. Call it before `shutdown`: a worker that shutdown has
-    /// already sent END (it was idle) no longer reads STOP.
+    /// get STOP too.
     public func stopRunningTasks() {
         let targets: [WorkerLink] = lock.withLock {
             stopped = true
@@ -202,8 +201,13 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             }
             if plan.starts.isEmpty { assignLocked(&plan, behindRunning: true) }
         }
+        // A worker still running tasks is ended once idle, so that STOP
+        // (stopRunningTasks after shutdown) still reaches it.
         if isShutdown && queueHead == queue.count {
-            for link in links where link.state == .live { link.state = .ending; plan.ends.append(link) }
+            for link in links where link.state == .live && link.held.isEmpty {
+                link.state = .ending
+                plan.ends.append(link)
+            }
         }
         return plan
     }
@@ -391,6 +395,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Sends heartbeats and kills workers silent for longer than the window.
     private func monitor() {
+        var lastRound = monotonicNanoseconds()
         while true {
             let live: [WorkerLink]? = lock.withLock {
                 if isShutdown && links.isEmpty {
@@ -403,6 +408,14 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             }
             guard let live else { return }
             let beat = Frame.heartbeat.encoded()
+            // A round far later than asked means this process was stopped
+            // (Ctrl-Z, a debugger) or starved: it could not listen, so the
+            // silence it measured is its own.
+            let now = monotonicNanoseconds()
+            if now - lastRound > heartbeat.interval.nanoseconds * 2 + 1_000_000_000 {
+                for link in live { link.heard() }
+            }
+            lastRound = now
             for link in live {
                 // Unread frames waiting mean pfutures is the slow one (its
                 // reader blocked writing output), not the worker.
