@@ -5,7 +5,8 @@
 PREFIX ?= /usr/local
 SWIFT  ?= swift
 RELEASE_FLAGS := -c release --static-swift-stdlib
-DEBIAN_DEPS := libpopt-dev pkg-config groff-base
+# parallel: the tests compare pfutures' input sources with GNU parallel's.
+DEBIAN_DEPS := libpopt-dev pkg-config groff-base parallel
 
 .PHONY: all build deps test tsan lint-man install clean bench bench-core
 
@@ -13,12 +14,13 @@ all: build
 
 # Installs what the build needs when it is missing; never silently skips it.
 deps:
-	@if [ -f /usr/include/popt.h ] && command -v pkg-config >/dev/null && command -v groff >/dev/null; then exit 0; fi; \
+	@if [ -f /usr/include/popt.h ] && command -v pkg-config >/dev/null && command -v groff >/dev/null \
+		&& command -v parallel >/dev/null; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "make: installing $(DEBIAN_DEPS) with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_DEPS) >/dev/null; \
 	else \
-		echo "make: popt is missing; run: sudo apt-get install -y $(DEBIAN_DEPS)" >&2; exit 1; \
+		echo "make: build or test dependencies are missing; run: sudo apt-get install -y $(DEBIAN_DEPS)" >&2; exit 1; \
 	fi
 
 build: deps

@@ -58,6 +58,17 @@ bench output-500x200 \
     -n parallel "parallel --will-cite -j2 sh $OUT/lines200.sh < $OUT/500.txt > /dev/null"
 lines=$("$PF" run -j2 sh "$OUT/lines200.sh" < "$OUT/500.txt" | wc -l)
 
+# Packing: removing 100,000 files, as many names per rm as fit (-X; xargs
+# packs by default), two at a time; the files are made again before each run.
+mkdir -p "$OUT/pack"
+seq -f "$OUT/pack/file-%06g.txt" 100000 | tr '\n' '\0' > "$OUT/pack-names.bin"
+make_files="rm -rf $OUT/pack && mkdir -p $OUT/pack && xargs -0 touch < $OUT/pack-names.bin"
+bench pack-rm --prepare "$make_files" \
+    -n pfutures "$PF run -0 -X -j2 rm < $OUT/pack-names.bin" \
+    -n xargs "xargs -0 -P2 rm < $OUT/pack-names.bin" \
+    -n parallel "parallel --will-cite -0 -X -j2 rm < $OUT/pack-names.bin"
+rm -rf "$OUT/pack"
+
 bench pool-true \
     -n thread "$PF run -j2 true < $OUT/2000.txt" \
     -n process "$PF run --pool process -j2 true < $OUT/2000.txt" \

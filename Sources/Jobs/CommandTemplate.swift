@@ -1,7 +1,9 @@
 // Turns records into what a job executes: command mode (the record is a shell
 // command), template mode (records become arguments of COMMAND, exec'd
 // directly) and shell-template mode (the template runs through the shell with
-// each record single-quoted). Pure byte manipulation, no I/O.
+// each value single-quoted). Replacement strings are GNU parallel's: `{}`,
+// `{.}`, `{/}`, `{//}`, `{/.}`, `{#}`, `{%}`, `{N}` and its forms, and
+// `{name}` with --header. Pure byte manipulation, no I/O.
 
 /// What one job executes, before a program path is resolved.
 package enum Invocation: Sendable, Equatable {
@@ -11,28 +13,32 @@ package enum Invocation: Sendable, Equatable {
     case shell(script: [UInt8])
 }
 
-/// A replacement string of the template language.
-enum Replacement: Sendable, Equatable {
-    case record            // {} or the -I string
-    case withoutExtension  // {.}
-    case basename          // {/}
-    case dirname           // {//}
-    case basenameWithoutExtension  // {/.}
-    case sequence          // {#}
-    case slot              // {%}
+/// How a replacement string shapes a path-like value: `{}`, `{.}`, `{/}`,
+/// `{//}`, `{/.}` (and the same after a column number: `{2/.}`).
+enum PathForm: Sendable, Equatable {
+    case whole, withoutExtension, basename, dirname, basenameWithoutExtension
 
-    var usesRecord: Bool { self != .sequence && self != .slot }
+    /// The form a replacement string's suffix names ("", ".", "/", "//", "/.").
+    init?(suffix: ArraySlice<UInt8>) {
+        switch Array(suffix) {
+        case []: self = .whole
+        case [0x2E]: self = .withoutExtension
+        case [0x2F]: self = .basename
+        case [0x2F, 0x2F]: self = .dirname
+        case [0x2F, 0x2E]: self = .basenameWithoutExtension
+        default: return nil
+        }
+    }
 
-    func apply(to record: [UInt8]) -> [UInt8] {
+    func apply(to value: [UInt8]) -> [UInt8] {
         switch self {
-        case .record: return record
-        case .withoutExtension: return Replacement.stripExtension(record)
-        case .basename: return Replacement.basename(record)
+        case .whole: return value
+        case .withoutExtension: return Self.stripExtension(value)
+        case .basename: return Self.basename(value)
         case .dirname:
-            guard let slash = record.lastIndex(of: 0x2F) else { return [0x2E] }
-            return slash == 0 ? [0x2F] : Array(record[..<slash])
-        case .basenameWithoutExtension: return Replacement.stripExtension(Replacement.basename(record))
-        case .sequence, .slot: return []
+            guard let slash = value.lastIndex(of: 0x2F) else { return [0x2E] }
+            return slash == 0 ? [0x2F] : Array(value[..<slash])
+        case .basenameWithoutExtension: return Self.stripExtension(Self.basename(value))
         }
     }
 
@@ -50,53 +56,124 @@ enum Replacement: Sendable, Equatable {
     }
 }
 
+/// A replacement string of the template language.
+enum Replacement: Sendable, Equatable {
+    /// `{}` (or the -I string) and its forms: every word of the job's records.
+    case words(PathForm)
+    /// `{N}` and its forms: the job's value N (1-based), empty if it has fewer.
+    case column(Int, PathForm)
+    /// `{name}` with `--header`: a column once the header names it.
+    case named([UInt8], PathForm, text: [UInt8])
+    case sequence  // {#}
+    case slot      // {%}
+}
+
+/// What a job's records give its template, gathered once per job.
+struct JobValues {
+    let words: [[UInt8]]
+    let columns: [[UInt8]]
+    let sequence: Int
+    let slot: Int
+
+    init(_ records: [InputRecord], sequence: Int, slot: Int) {
+        words = records.count == 1 ? records[0].words : records.flatMap(\.words)
+        columns = records.count == 1 ? records[0].columns : records.flatMap(\.columns)
+        self.sequence = sequence
+        self.slot = slot
+    }
+}
+
 /// One word of the template, split into literal bytes and replacements.
 struct TemplateWord: Sendable, Equatable {
     enum Piece: Sendable, Equatable { case literal([UInt8]), replacement(Replacement) }
     var pieces: [Piece]
 
-    var usesRecord: Bool { pieces.contains { if case .replacement(let r) = $0 { r.usesRecord } else { false } } }
+    var replacements: [Replacement] { pieces.compactMap { if case .replacement(let r) = $0 { r } else { nil } } }
 
-    /// The whole word is one record-derived replacement (`{}`, `{/}`, ...).
-    var soleRecordReplacement: Replacement? {
-        if pieces.count == 1, case .replacement(let r) = pieces[0], r.usesRecord { return r }
+    /// The whole word is `{}` or one of its forms.
+    var soleWords: PathForm? {
+        if pieces.count == 1, case .replacement(.words(let form)) = pieces[0] { return form }
         return nil
     }
 
-    static func parse(_ word: [UInt8], recordToken: [UInt8]) -> TemplateWord {
-        let fixed: [([UInt8], Replacement)] = [
-            (Array("{//}".utf8), .dirname), (Array("{/.}".utf8), .basenameWithoutExtension),
-            (Array("{/}".utf8), .basename), (Array("{.}".utf8), .withoutExtension),
-            (Array("{#}".utf8), .sequence), (Array("{%}".utf8), .slot),
-        ]
-        let tokens = [(recordToken, Replacement.record)] + fixed
+    var usesWords: Bool { replacements.contains { if case .words = $0 { true } else { false } } }
+
+    /// - Parameters: recordToken: what stands for the record (`{}` or -I's
+    ///   string); names: whether `{name}` may name a column (`--header`).
+    static func parse(_ word: [UInt8], recordToken: [UInt8], names: Bool) -> TemplateWord {
         var pieces: [Piece] = []
         var literal: [UInt8] = []
+        func add(_ replacement: Replacement) {
+            if !literal.isEmpty { pieces.append(.literal(literal)); literal = [] }
+            pieces.append(.replacement(replacement))
+        }
+        let braces = recordToken == Array("{}".utf8)
         var i = 0
-        scan: while i < word.count {
-            for (token, replacement) in tokens where !token.isEmpty && word[i...].starts(with: token) {
-                if !literal.isEmpty { pieces.append(.literal(literal)); literal = [] }
-                pieces.append(.replacement(replacement))
-                i += token.count
-                continue scan
+        while i < word.count {
+            if !braces && word[i...].starts(with: recordToken) {
+                add(.words(.whole))
+                i += recordToken.count
+            } else if word[i] == 0x7B, let close = word[(i + 1)...].prefix(256).firstIndex(of: 0x7D),
+                      let replacement = braceReplacement(word[(i + 1)..<close], allowsEmpty: braces, names: names) {
+                add(replacement)
+                i = close + 1
+            } else {
+                literal.append(word[i])
+                i += 1
             }
-            literal.append(word[i])
-            i += 1
         }
         if !literal.isEmpty || pieces.isEmpty { pieces.append(.literal(literal)) }
         return TemplateWord(pieces: pieces)
     }
 
-    func render(record: [UInt8], sequence: Int, slot: Int, quote: Bool) -> [UInt8] {
+    /// What `{inner}` stands for, if it is a replacement string at all.
+    private static func braceReplacement(_ inner: ArraySlice<UInt8>, allowsEmpty: Bool, names: Bool) -> Replacement? {
+        if inner.elementsEqual([0x23]) { return .sequence }  // {#}
+        if inner.elementsEqual([0x25]) { return .slot }      // {%}
+        let isDigit = { (b: UInt8) in b >= 0x30 && b <= 0x39 }
+        let isNameByte = { (b: UInt8) in isDigit(b) || b == 0x5F || b == 0x2D || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) }
+        let head = inner.prefix { isNameByte($0) }
+        guard let form = PathForm(suffix: inner[head.endIndex...]) else { return nil }
+        if head.isEmpty { return allowsEmpty || form != .whole ? .words(form) : nil }
+        if head.allSatisfy(isDigit) {
+            guard let n = Int(String(decoding: head, as: UTF8.self)), n >= 1 else { return nil }
+            return .column(n, form)
+        }
+        return names ? .named(Array(head), form, text: [0x7B] + Array(inner) + [0x7D]) : nil
+    }
+
+    /// `{name}` pieces as the columns `names` gives them, or as plain text.
+    func resolving(_ names: [[UInt8]]) -> TemplateWord {
+        TemplateWord(pieces: pieces.map { piece in
+            guard case .replacement(.named(let name, let form, let text)) = piece else { return piece }
+            if let index = names.firstIndex(of: name) { return .replacement(.column(index + 1, form)) }
+            return .literal(text)
+        })
+    }
+
+    /// The argv words this template word becomes for one job.
+    func render(_ values: JobValues, quote: Bool, repeatPerWord: Bool) -> [[UInt8]] {
+        let shown = { (value: [UInt8]) in quote ? shellQuoted(value) : value }
+        if let form = soleWords { return values.words.map { shown(form.apply(to: $0)) } }
+        if repeatPerWord && usesWords && values.words.count > 1 {
+            return values.words.map { render(values, quote: quote, words: [$0]) }
+        }
+        return [render(values, quote: quote, words: values.words)]
+    }
+
+    private func render(_ values: JobValues, quote: Bool, words: [[UInt8]]) -> [UInt8] {
+        let shown = { (value: [UInt8]) in quote ? shellQuoted(value) : value }
         var out: [UInt8] = []
         for piece in pieces {
             switch piece {
             case .literal(let bytes): out += bytes
-            case .replacement(.sequence): out += Array(String(sequence).utf8)
-            case .replacement(.slot): out += Array(String(slot).utf8)
-            case .replacement(let r):
-                let value = r.apply(to: record)
-                out += quote ? shellQuoted(value) : value
+            case .replacement(.sequence): out += Array(String(values.sequence).utf8)
+            case .replacement(.slot): out += Array(String(values.slot).utf8)
+            case .replacement(.words(let form)):
+                out += Array(words.map { shown(form.apply(to: $0)) }.joined(separator: [0x20]))
+            case .replacement(.column(let n, let form)):
+                out += shown(n <= values.columns.count ? form.apply(to: values.columns[n - 1]) : [])
+            case .replacement(.named(_, _, let text)): out += text
             }
         }
         return out
@@ -110,61 +187,86 @@ package struct CommandTemplate: Sendable {
 
     package let mode: Mode
     private let words: [TemplateWord]
-    private let usesRecord: Bool
+    private let usesReplacement: Bool
+    /// `-X`: a word with `{}` inside is repeated once per record.
+    private let repeatPerWord: Bool
     /// True when `{%}` appears, so a job's invocation depends on its slot.
     package let usesSlot: Bool
 
     /// Command mode: each record is a complete shell command.
-    package static let command = CommandTemplate(mode: .command, words: [])
+    package static let command = CommandTemplate(mode: .command, words: [], repeatPerWord: false)
 
     /// - Parameters:
     ///   - words: COMMAND and its initial arguments (template modes).
     ///   - recordToken: the replacement string for the record (`{}`, or `-I STR`).
-    package init(words: [[UInt8]], recordToken: [UInt8] = Array("{}".utf8), throughShell: Bool) {
+    ///   - throughShell: run the template through the shell, values quoted.
+    ///   - repeatPerWord: `-X`: a word with `{}` in it is repeated per record.
+    ///   - namedColumns: `{name}` may name a column (`--header`).
+    package init(words: [[UInt8]], recordToken: [UInt8] = Array("{}".utf8), throughShell: Bool,
+                 repeatPerWord: Bool = false, namedColumns: Bool = false) {
         self.init(mode: throughShell ? .shellTemplate : .template,
-                  words: words.map { TemplateWord.parse($0, recordToken: recordToken) })
+                  words: words.map { TemplateWord.parse($0, recordToken: recordToken, names: namedColumns) },
+                  repeatPerWord: repeatPerWord)
     }
 
-    private init(mode: Mode, words: [TemplateWord]) {
+    private init(mode: Mode, words: [TemplateWord], repeatPerWord: Bool) {
         self.mode = mode
         self.words = words
-        self.usesRecord = words.contains { $0.usesRecord }
-        self.usesSlot = words.contains { $0.pieces.contains(.replacement(.slot)) }
+        self.repeatPerWord = repeatPerWord
+        self.usesReplacement = words.contains { !$0.replacements.isEmpty }
+        self.usesSlot = words.contains { $0.replacements.contains(.slot) }
     }
 
-    /// The invocation for a job of `records` (several with `-n`), its
+    /// This template with `{name}` resolved against a header's column names.
+    package func resolving(names: [[UInt8]]) -> CommandTemplate {
+        CommandTemplate(mode: mode, words: words.map { $0.resolving(names) }, repeatPerWord: repeatPerWord)
+    }
+
+    /// True when the program to run is the same for every job (template
+    /// mode with no replacement string in COMMAND itself).
+    package var programIsFixed: Bool { mode == .template && words.first.map { $0.replacements.isEmpty } == true }
+
+    /// The invocation for a job of `records` (several with `-n`, `-X`), its
     /// 1-based sequence number and its worker slot.
     ///
-    /// Without replacement strings the records are appended as arguments.
-    /// With several records, a word that is exactly one replacement string
-    /// becomes one argument per record; a word with text around a
-    /// replacement is repeated once per record (GNU parallel's `-X`).
-    package func invocation(records: [[UInt8]], sequence: Int, slot: Int) -> Invocation {
+    /// A word that is exactly `{}` (or a form of it) becomes one argument per
+    /// word of the records; inside a longer word they are joined by a space
+    /// (with `-X`, the longer word is repeated per word instead). Without any
+    /// replacement string the records' values are appended as arguments.
+    package func invocation(records: [InputRecord], sequence: Int, slot: Int) -> Invocation {
+        let values = JobValues(records, sequence: sequence, slot: slot)
         switch mode {
         case .command:
-            return .shell(script: records.joined(separator: [0x0A]).map { $0 })
+            return .shell(script: Array(values.words.joined(separator: [0x20])))
         case .template:
-            return .exec(argv: expand(records: records, sequence: sequence, slot: slot, quote: false))
+            return .exec(argv: expand(values, quote: false))
         case .shellTemplate:
-            let parts = expand(records: records, sequence: sequence, slot: slot, quote: true)
-            return .shell(script: Array(parts.joined(separator: [0x20])))
+            return .shell(script: Array(expand(values, quote: true).joined(separator: [0x20])))
         }
     }
 
-    private func expand(records: [[UInt8]], sequence: Int, slot: Int, quote: Bool) -> [[UInt8]] {
-        var argv: [[UInt8]] = []
-        argv.reserveCapacity(words.count + records.count)
-        for word in words {
-            if word.usesRecord && records.count != 1 {
-                for record in records {
-                    argv.append(word.render(record: record, sequence: sequence, slot: slot, quote: quote))
-                }
-            } else {
-                argv.append(word.render(record: records.first ?? [], sequence: sequence, slot: slot, quote: quote))
-            }
+    /// Bytes of the kernel's argument limit one job of `records` takes: each
+    /// argument with its terminator and pointer (for the shell: `sh -c SCRIPT`).
+    package func commandLineBytes(records: [InputRecord]) -> Int {
+        let pointer = MemoryLayout<UnsafeRawPointer>.size
+        switch invocation(records: records, sequence: 1, slot: 1) {
+        case .exec(let argv): return argv.reduce(pointer) { $0 + $1.count + 1 + pointer }
+        case .shell(let script): return script.count + 1 + 4 * pointer + 64  // the shell's path and -c
         }
-        if !usesRecord {
-            for record in records { argv.append(quote ? shellQuoted(record) : record) }
+    }
+
+    /// Packed records end up in one string (a shell script, or `{}` inside
+    /// a longer word without -X), which Linux caps at 128 KiB.
+    package var packsIntoOneString: Bool {
+        mode != .template || (!repeatPerWord && words.contains { $0.usesWords && $0.soleWords == nil })
+    }
+
+    private func expand(_ values: JobValues, quote: Bool) -> [[UInt8]] {
+        var argv: [[UInt8]] = []
+        argv.reserveCapacity(words.count + values.columns.count)
+        for word in words { argv += word.render(values, quote: quote, repeatPerWord: repeatPerWord) }
+        if !usesReplacement {
+            for value in values.columns { argv.append(quote ? shellQuoted(value) : value) }
         }
         return argv
     }

@@ -34,6 +34,12 @@ package final class JobLauncher: Sendable {
         self.devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
+    /// Whether `program` names something this process could execute.
+    package func canRun(_ program: [UInt8]) -> Bool {
+        if case .success = lookup.resolve(program) { return true }
+        return false
+    }
+
     /// Starts `invocation` as job `sequence` in worker `slot`.
     /// - Parameters:
     ///   - shell: the shell for `.shell` invocations.

@@ -56,12 +56,12 @@ extension JobRunner {
     }
 
     /// How job `sequence` is named when it never ran (the resume key too).
-    func command(sequence: Int, records: [[UInt8]]) -> [UInt8] {
+    func command(sequence: Int, records: [InputRecord]) -> [UInt8] {
         job(sequence: sequence, slot: 1, records: records).command
     }
 
     /// Accounts for a job the executor refused or failed without running.
-    func notRun(sequence: Int, records: [[UInt8]], because error: any Error) {
+    func notRun(sequence: Int, records: [InputRecord], because error: any Error) {
         control.poolFailed(error)
         let command = command(sequence: sequence, records: records)
         reportError(Array("job \(sequence) not run: ".utf8) + command)
@@ -71,7 +71,7 @@ extension JobRunner {
     }
 
     /// Accounts for a job read but never started because the run is stopping.
-    func cancelled(sequence: Int, records: [[UInt8]]) {
+    func cancelled(sequence: Int, records: [InputRecord]) {
         let command = command(sequence: sequence, records: records)
         events?.emit("cancel", ["seq": .int(sequence), "command": .bytes(command)])
         sink.complete(sequence: sequence, output: nil)

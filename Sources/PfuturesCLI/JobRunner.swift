@@ -24,31 +24,31 @@ struct JobRunner: Sendable {
         settings.timeout = config.timeout
         settings.killAfter = config.killAfter
         settings.captureOutput = config.outputMode != .ungroup
-        settings.inheritStdin = config.argFile != nil
+        settings.inheritStdin = config.argFile != nil && config.sources.isEmpty
         settings.copy = config.copy ?? CopyOptions()
         return settings
     }
 
     /// Job `sequence` of `records`, as it runs in `slot`.
-    func job(sequence: Int, slot: Int, records: [[UInt8]]) -> Job {
+    func job(sequence: Int, slot: Int, records: [InputRecord]) -> Job {
         Job(sequence: sequence, action: action(sequence: sequence, slot: slot, records: records), settings: settings)
     }
 
-    private func action(sequence: Int, slot: Int, records: [[UInt8]]) -> JobAction {
+    private func action(sequence: Int, slot: Int, records: [InputRecord]) -> JobAction {
         guard config.copy != nil else {
             return .process(config.template.invocation(records: records, sequence: sequence, slot: slot))
         }
-        if records.count == 2 { return .copy(source: records[0], destination: records[1]) }
-        let line = records.first ?? []
+        if records.count == 2 { return .copy(source: records[0].text, destination: records[1].text) }
+        let line = records.first?.text ?? []
         guard records.count == 1, let tab = line.firstIndex(of: 0x09) else {
-            return .invalid(command: Array(records.joined(separator: [0x20])),
+            return .invalid(command: Array(records.map(\.text).joined(separator: [0x20])),
                             reason: "record \(sequence) is not SRC<TAB>DST (or SRC NUL DST NUL with -0)")
         }
         return .copy(source: Array(line[..<tab]), destination: Array(line[(tab + 1)...]))
     }
 
     /// Starts job `sequence`; `admitted` is given back once it is accounted for.
-    func start(sequence: Int, records: [[UInt8]], admitted: @escaping @Sendable () -> Void) {
+    func start(sequence: Int, records: [InputRecord], admitted: @escaping @Sendable () -> Void) {
         // Built once, unless {%} makes the job depend on the slot it gets.
         let fixed = config.template.usesSlot ? nil : job(sequence: sequence, slot: 0, records: records)
         if config.dryRun {  // through the sink, so -k orders it like output
@@ -63,7 +63,7 @@ struct JobRunner: Sendable {
             admitted()
             return
         }
-        let tag = config.tag ? Array(records.joined(separator: [0x20])) : nil
+        let tag = config.tag ? Array(records.map(\.text).joined(separator: [0x20])) : nil
         let plan = Attempts(sequence: sequence, records: records, fixed: fixed, tag: tag, admitted: admitted)
         submit(plan, attempt: 1)
     }
@@ -71,7 +71,7 @@ struct JobRunner: Sendable {
     /// What every attempt of one job shares.
     private struct Attempts: Sendable {
         let sequence: Int
-        let records: [[UInt8]]
+        let records: [InputRecord]
         let fixed: Job?
         let tag: [UInt8]?
         let admitted: @Sendable () -> Void
@@ -108,7 +108,10 @@ struct JobRunner: Sendable {
                 }
                 return plan.admitted()
             }
-            if let message = result.message { reportError(message) }
+            // A template whose program is missing fails every job alike: say
+            // it once and stop (xargs), rather than once per record.
+            let missing = result.outcome == .spawnFailed(.notFound) && config.template.programIsFixed
+            if let message = result.message, !missing || control.programMissing() { reportError(message) }
             if result.bytesCopied > 0 { control.copied(bytes: result.bytesCopied) }
             emitFinish(result, job: watch.job, slot: watch.slot, pid: watch.pid, attempt: attempt)
             guard config.retry.shouldRetry(result.outcome, attempt: attempt) && !control.isStopping else {

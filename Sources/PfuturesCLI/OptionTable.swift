@@ -7,6 +7,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case jobs = 1, maxProcs, maxWorkers
     case argFile, null, delimiter
     case shell, replace, maxArgs, shellTemplate
+    case colsep, header, link, contextReplace, multipleArgs, maxChars, maxLines, exitIfTooLong, endOfFile, noRunIfEmpty
     case timeout, killAfter, deadline, halt, initializer
     case group, lineBuffer, ungroup, keepOrder, tag, verbose, dryRun, progress
     case jobLog, events, retries, retryOn, retryDelay, resume, resumeFailed
@@ -60,6 +61,30 @@ enum OptionTable {
         OptionSpec(id: .maxArgs, long: "max-args", short: "n", value: "N", help: "put up to N records in each job", commands: [.run]),
         OptionSpec(id: .shellTemplate, long: "shell-template", short: nil, value: nil,
                    help: "run COMMAND through the shell, each record single-quoted", commands: [.run]),
+        OptionSpec(id: .contextReplace, long: nil, short: "X", value: nil,
+                   help: "pack as many records as fit into each job; a word with {} in it is repeated per record",
+                   commands: [.run]),
+        OptionSpec(id: .multipleArgs, long: nil, short: "m", value: nil,
+                   help: "pack as many records as fit into each job; {} stands for all of them", commands: [.run]),
+        OptionSpec(id: .maxChars, long: "max-chars", short: "s", value: "N",
+                   help: "with -X/-m: at most N bytes of command line per job (default: what the kernel allows)",
+                   commands: [.run]),
+        OptionSpec(id: .maxLines, long: "max-lines", short: "L", value: "N",
+                   help: "put up to N records (input lines) in each job, as -n", commands: [.run]),
+        OptionSpec(id: .exitIfTooLong, long: "exit", short: "x", value: nil,
+                   help: "with -X/-m/-s: stop when a record does not fit into a command line", commands: [.run]),
+        OptionSpec(id: .endOfFile, long: nil, short: "E", value: "STR",
+                   help: "input ends at a record equal to STR", commands: [.run]),
+        OptionSpec(id: .noRunIfEmpty, long: "no-run-if-empty", short: "r", value: nil,
+                   help: "accepted for xargs: empty input never runs a job", commands: [.run]),
+        OptionSpec(id: .colsep, long: "colsep", short: nil, value: "SEP",
+                   help: "split each record into columns {1}, {2}, ... at SEP (a regular expression)", commands: [.run]),
+        OptionSpec(id: .header, long: "header", short: nil, value: ":",
+                   help: "the first record (or the first value of each ::: source) names the columns: {name}",
+                   commands: [.run]),
+        OptionSpec(id: .link, long: "link", short: nil, value: nil,
+                   help: "pair the ::: sources element by element (shorter ones wrap) instead of combining them",
+                   commands: [.run]),
         OptionSpec(id: .timeout, long: "timeout", short: nil, value: "SECONDS",
                    help: "stop a job that runs longer: SIGTERM to its process group, SIGKILL after --kill-after"),
         OptionSpec(id: .killAfter, long: "kill-after", short: nil, value: "SECONDS",
@@ -124,7 +149,7 @@ enum OptionTable {
     /// What follows the options in the usage line.
     static func trailingUsage(for subcommand: Subcommand) -> String {
         switch subcommand {
-        case .run: return "[--] [COMMAND [INITIAL-ARGS...]]"
+        case .run: return "[--] [COMMAND [INITIAL-ARGS...]] [::: ARGS... | :::: FILES...]..."
         case .copy: return "(records: SRC<TAB>DST lines, or SRC NUL DST NUL with -0)"
         }
     }

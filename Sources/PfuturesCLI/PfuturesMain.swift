@@ -37,7 +37,8 @@ public enum PfuturesMain {
                 print("pfutures \(pfuturesVersion)")
                 return ExitStatus.success
             }
-            return RunCommand(config: try RunConfiguration(parsed, subcommand: subcommand)).execute()
+            var command = RunCommand(config: try RunConfiguration(parsed, subcommand: subcommand))
+            return command.execute()
         } catch let error as UsageError {
             return usageError(error.message, hint: hint)
         } catch {

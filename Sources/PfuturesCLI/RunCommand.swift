@@ -8,10 +8,10 @@ import Glibc
 #endif
 
 struct RunCommand {
-    let config: RunConfiguration
+    var config: RunConfiguration
 
     /// Runs every job and returns the exit status.
-    func execute() -> Int32 {
+    mutating func execute() -> Int32 {
         SignalWatcher.blockSignals()
         // Pacing decides each start when it happens, so it queues nothing ahead.
         let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil
@@ -20,14 +20,8 @@ struct RunCommand {
         SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
         SignalWatcher.watchStdout(for: control)
 
-        var inputFD: Int32 = 0
-        if let path = config.argFile {
-            inputFD = openPath(path, O_RDONLY | O_CLOEXEC)
-            if inputFD < 0 {
-                reportError(Array("cannot read ".utf8) + path + Array(": \(errnoText(errno))".utf8))
-                return ExitStatus.usage
-            }
-        }
+        guard let feed = openFeed(wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
+        if let names = feed.names { config.template = config.template.resolving(names: names) }
         let history = config.resume != .none ? config.jobLog.map { JobLogHistory(path: $0) } : nil
         let jobLog: JobLogWriter?
         let events: EventLog?
@@ -44,7 +38,6 @@ struct RunCommand {
         }
         control.attach(executor)
         let sink = OutputSink(keepOrder: config.keepOrder) { control.stdoutClosed() }
-        let reader = RecordReader(fd: inputFD, format: config.recordFormat, wakeFD: control.noMoreStarts.fd)
         let runner = JobRunner(config: config, executor: executor, sink: sink, control: control, jobLog: jobLog,
                                events: events)
         let progress = config.progress ? ProgressReporter(control: control, sink: sink, showBytes: config.copy != nil) : nil
@@ -52,9 +45,8 @@ struct RunCommand {
 
         var sequence = history?.lastSequence ?? 0
         var lastStart: ContinuousClock.Instant?
-        while !control.isStopping, let first = reader.next() {
-            var records = [first]
-            while records.count < config.recordsPerJob, let more = reader.next() { records.append(more) }
+        let nextJob = jobRecords(from: feed, control: control)
+        while !control.isStopping, let records = nextJob() {
             sequence += 1
             control.jobRead()
             if let history {
@@ -72,7 +64,7 @@ struct RunCommand {
             runner.start(sequence: sequence, records: records) { control.admission.release(ticket) }
         }
         control.inputEnded()
-        if let code = reader.readError, !control.isStopping {
+        if let code = feed.readError, !control.isStopping {
             reportError("cannot read input: \(errnoText(code))")
             control.recordOwnFailure()
         }
@@ -83,6 +75,59 @@ struct RunCommand {
         progress?.finish()
         for line in control.summaryLines() { reportError(line) }
         return control.exitStatus
+    }
+
+    /// The run's records: the `:::` sources, or stdin / `-a FILE`; nil (and
+    /// said why) when a file cannot be read.
+    private func openFeed(wakeFD: Int32) -> RecordFeed? {
+        if !config.sources.isEmpty {
+            do throws(SourceError) {
+                let product = try SourceProduct(config.sources, linkAll: config.linkSources, header: config.header,
+                                                format: config.recordFormat, stdin: 0)
+                return RecordFeed(sources: product, splitter: config.columns)
+            } catch {
+                reportError(Array("cannot read ".utf8) + error.path + Array(": \(error.reason)".utf8))
+                return nil
+            }
+        }
+        var inputFD: Int32 = 0
+        if let path = config.argFile {
+            inputFD = openPath(path, O_RDONLY | O_CLOEXEC)
+            if inputFD < 0 {
+                reportError(Array("cannot read ".utf8) + path + Array(": \(errnoText(errno))".utf8))
+                return nil
+            }
+        } else if isatty(0) == 1 {
+            reportError("reading records from the terminal; end with Ctrl-D")
+        }
+        let reader = RecordReader(fd: inputFD, format: config.recordFormat, wakeFD: wakeFD)
+        return RecordFeed(stream: reader, splitter: config.columns, header: config.header, endMarker: config.endMarker)
+    }
+
+    /// Reads one job's records at a time: -n's count, or as many as fit
+    /// with -X/-m. A record too long for any command line runs alone (and
+    /// fails), or with -x stops the run.
+    private func jobRecords(from feed: RecordFeed, control: RunControl) -> () -> [InputRecord]? {
+        guard config.packs else {
+            return { [config] in
+                guard let first = feed.next() else { return nil }
+                var records = [first]
+                while records.count < config.recordsPerJob, let more = feed.next() { records.append(more) }
+                return records
+            }
+        }
+        let budget = config.maxChars ?? RecordPacker.defaultBudget(for: config.template)
+        let packer = RecordPacker(feed: feed, template: config.template, budget: budget,
+                                  workers: config.workerCap, maxRecords: config.recordsPerJobGiven ? config.recordsPerJob : nil)
+        return { [config] in
+            do throws(RecordPacker.TooLong) { return try packer.next() } catch {
+                guard config.exitIfTooLong else { return [error.record] }
+                reportError("a record needs \(error.bytes) bytes of command line, over the \(error.budget) allowed (-x): "
+                            + "stopping")
+                control.recordOwnFailure()
+                return nil
+            }
+        }
     }
 
     /// The run's one executor: threads, or worker processes. A failed

@@ -24,7 +24,18 @@ struct RunConfiguration {
     var template = CommandTemplate.command
     var recordFormat = RecordFormat.lines
     var argFile: [UInt8]?
+    /// `:::`/`::::` sources; when given, stdin is not read for records.
+    var sources: [SourceSpec] = []
+    var linkSources = false
+    var header = false
+    var columns: ColumnSplitter?
+    var endMarker: [UInt8]?
     var recordsPerJob = 1
+    var recordsPerJobGiven = false
+    /// -X/-m: as many records per job as fit into `maxChars`.
+    var packs = false
+    var maxChars: Int?
+    var exitIfTooLong = false
     var workerCap = ThreadPoolExecutor.defaultMaxWorkers   // Int.max: no cap
     var outputMode = OutputMode.group
     var keepOrder = false
@@ -56,11 +67,15 @@ struct RunConfiguration {
     init() {}
 
     /// Resolves parsed options.
+    /// - Parameter canRun: whether a program of that name exists (PATH is
+    ///   searched); it decides if `'wc -c < {}'` is a shell template.
     /// - Throws: `UsageError` naming the option and the bad value.
-    init(_ parsed: ParsedCommandLine, subcommand: Subcommand = .run) throws {
+    init(_ parsed: ParsedCommandLine, subcommand: Subcommand = .run,
+         canRun: ([UInt8]) -> Bool = { JobLauncher.shared.canRun($0) }) throws {
         if subcommand == .copy { copy = CopyOptions() }
         var replaceToken: [UInt8]?
         var throughShell = false
+        var repeatPerWord = false
         for (id, raw) in parsed.values {
             let text = String(decoding: raw, as: UTF8.self)
             switch id {
@@ -85,7 +100,26 @@ struct RunConfiguration {
             case .replace:
                 guard !raw.isEmpty else { throw UsageError(message: "-I: the replacement string is empty") }
                 replaceToken = raw
-            case .maxArgs: recordsPerJob = try Self.count(text, option: "--max-args", allowZero: false)
+            case .maxArgs:
+                recordsPerJob = try Self.count(text, option: "--max-args", allowZero: false)
+                recordsPerJobGiven = true
+            case .maxLines:
+                recordsPerJob = try Self.count(text, option: "--max-lines", allowZero: false)
+                recordsPerJobGiven = true
+            case .contextReplace: (packs, repeatPerWord) = (true, true)
+            case .multipleArgs: (packs, repeatPerWord) = (true, false)
+            case .maxChars: maxChars = try Self.count(text, option: "--max-chars", allowZero: false)
+            case .exitIfTooLong: exitIfTooLong = true
+            case .endOfFile: endMarker = raw
+            case .noRunIfEmpty: break  // what pfutures always does
+            case .colsep:
+                do throws(ColumnSeparatorError) { columns = try ColumnSplitter(raw) } catch {
+                    throw UsageError(message: "--colsep: '\(text)': \(error.reason)")
+                }
+            case .header:
+                guard text == ":" else { throw UsageError(message: "--header: '\(text)' is not ':' (the first record names the columns)") }
+                header = true
+            case .link: linkSources = true
             case .shellTemplate: throughShell = true
             case .timeout: timeout = try Self.seconds(text, option: "--timeout")
             case .killAfter: killAfter = try Self.seconds(text, option: "--kill-after", allowZero: true)
@@ -126,13 +160,26 @@ struct RunConfiguration {
                 throw UsageError(message: "copy: unexpected argument '\(String(decoding: parsed.rest[0], as: UTF8.self))' (pairs come from stdin or -a)")
             }
             if recordFormat == .nul { recordsPerJob = 2 }  // SRC NUL DST NUL
-        } else if !parsed.rest.isEmpty {
-            template = CommandTemplate(words: parsed.rest, recordToken: replaceToken ?? Array("{}".utf8),
-                                       throughShell: throughShell)
+        }
+        let command: [[UInt8]]
+        (command, sources) = SourceSpec.split(parsed.rest)
+        // With sources, -a FILE is one more (GNU parallel: like `:::: FILE` first).
+        if let argFile, !sources.isEmpty { sources.insert(SourceSpec(.file(argFile)), at: 0) }
+        // GNU parallel's idiom: one word that is a little shell script.
+        if command.count == 1, Self.looksLikeShell(command[0]), !canRun(command[0]) { throughShell = true }
+        if !command.isEmpty {
+            template = CommandTemplate(words: command, recordToken: replaceToken ?? Array("{}".utf8),
+                                       throughShell: throughShell, repeatPerWord: repeatPerWord, namedColumns: header)
+        } else if packs {
+            throw UsageError(message: "-\(repeatPerWord ? "X" : "m"): needs a COMMAND template")
         } else if throughShell {
             throw UsageError(message: "--shell-template: needs a COMMAND template")
         } else if replaceToken != nil {
             throw UsageError(message: "-I: needs a COMMAND template")
+        }
+        // pfutures packs records only when asked (-X, -m), unlike xargs.
+        for (id, name) in [(OptionID.maxChars, "-s"), (.exitIfTooLong, "-x")] where !packs && parsed.has(id) {
+            throw UsageError(message: "\(name): needs -X or -m (records are packed into a job only with those)")
         }
         if pool == .process && !workerCapGiven { workerCap = processorCount }
         for (id, name) in [(OptionID.chunksize, "chunksize"), (.maxTasksPerChild, "max-tasks-per-child"),
@@ -145,6 +192,11 @@ struct RunConfiguration {
         if jobLog == [0x2D] && resume != .none { throw UsageError(message: "--resume: needs a --joblog file, not -") }
         // Ordered line output would have to hold lines anyway: group instead.
         if keepOrder && outputMode == .lineBuffer { outputMode = .group }
+    }
+
+    /// A space or a shell operator: the word is a script, not a program name.
+    static func looksLikeShell(_ word: [UInt8]) -> Bool {
+        word.contains { Array(" \t\n|&;<>()$`\\\"'".utf8).contains($0) }
     }
 
     static func workerCap(_ text: String, option: OptionID) throws -> Int {

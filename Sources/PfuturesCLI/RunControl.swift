@@ -37,6 +37,7 @@ final class RunControl: Sendable {
         var statuses: Set<Int32> = []
         var counts = RunCounts()
         var firstFailures: [[UInt8]] = []
+        var programMissing = false
     }
 
     private let state = Mutex(State())
@@ -118,6 +119,17 @@ final class RunControl: Sendable {
         state.withLock { $0.stdoutClosed = true }
         stopStarting()
         stopRunningJobs()
+    }
+
+    /// The program every job runs is not there (xargs: stop at once, 127):
+    /// starts nothing more. True the first time only, so it is said once.
+    func programMissing() -> Bool {
+        let first = state.withLock { state in
+            defer { state.programMissing = true }
+            return !state.programMissing
+        }
+        if first { stopStarting() }
+        return first
     }
 
     /// SIGUSR1/SIGUSR2: the executor's cap moves, and the look-ahead with it.

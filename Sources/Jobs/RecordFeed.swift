@@ -1,0 +1,52 @@
+// Where a run's records come from, as InputRecords: a stream (stdin or
+// `-a FILE`) split into records, or the `:::` sources' tuples; split into
+// columns with `--colsep`; the first taken as column names with
+// `--header :`; ended early at `-E STR`.
+
+/// The records of one run, one at a time. Not thread-safe: one reader.
+package final class RecordFeed {
+    private let stream: RecordReader?
+    private let product: SourceProduct?
+    private let splitter: ColumnSplitter?
+    private let endMarker: [UInt8]?
+    private var ended = false
+    /// Column names from `--header :`, once read.
+    package private(set) var names: [[UInt8]]?
+
+    /// Records from a stream; `header`: its first record names the columns.
+    package init(stream: RecordReader, splitter: ColumnSplitter?, header: Bool, endMarker: [UInt8]?) {
+        self.stream = stream
+        self.product = nil
+        self.splitter = splitter
+        self.endMarker = endMarker
+        if header, let first = stream.next() { names = splitter?.split(first) ?? [first] }
+    }
+
+    /// Records from `:::` sources (their header, if any, is already taken).
+    package init(sources: SourceProduct, splitter: ColumnSplitter?) {
+        self.stream = nil
+        self.product = sources
+        self.splitter = splitter
+        self.endMarker = nil
+        names = sources.headerNames
+    }
+
+    /// The errno of a failed read of the stream, if reading stopped on one.
+    package var readError: Int32? { stream?.readError }
+
+    /// The next record, or nil at the end of input (or at `-E`'s marker).
+    package func next() -> InputRecord? {
+        guard !ended else { return nil }
+        if let product {
+            guard let tuple = product.next() else { return nil }
+            return InputRecord(words: tuple, columns: splitter.map { s in tuple.flatMap { s.split($0) } })
+        }
+        guard let record = stream?.next() else { return nil }
+        if let endMarker, record == endMarker {
+            ended = true
+            return nil
+        }
+        guard let splitter else { return InputRecord(record) }
+        return InputRecord(words: [record], columns: splitter.split(record))
+    }
+}

@@ -1,0 +1,112 @@
+// xargs' packing (-X, -m): as many records per job as fit into one command
+// line. The limit is the kernel's (ARG_MAX less the environment, measured
+// at start) or -s/--max-chars. While input flows, jobs are filled up; once
+// it has ended, what is left is spread evenly so that every worker gets a
+// share (10,000 files with -j8: eight jobs, not one huge job and seven idle
+// workers).
+import ProcessPool
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Groups a feed's records into jobs that fit a command-line budget.
+/// Not thread-safe: one reader.
+package final class RecordPacker {
+    private let feed: RecordFeed
+    private let template: CommandTemplate
+    private let budget: Int
+    private let workers: Int
+    private let maxRecords: Int
+    private var buffer: [(record: InputRecord, cost: Int)] = []
+    private var head = 0
+    private var buffered = 0          // cost of the records in buffer[head...]
+    private var inputEnded = false
+    private var sharesLeft = 0        // jobs the rest is spread over, once input ended
+
+    /// A record that does not fit into a command line on its own.
+    package struct TooLong: Error, Sendable {
+        package let record: InputRecord
+        package let bytes: Int
+        package let budget: Int
+    }
+
+    /// - Parameters: budget: bytes of command line per job (see
+    ///   `defaultBudget`); workers: jobs that run at once; maxRecords: -n's
+    ///   cap on records per job, if any.
+    package init(feed: RecordFeed, template: CommandTemplate, budget: Int, workers: Int, maxRecords: Int?) {
+        self.feed = feed
+        self.template = template
+        self.budget = budget
+        self.workers = max(1, min(workers, 256))
+        self.maxRecords = maxRecords ?? .max
+    }
+
+    /// What the kernel lets one exec carry, less this environment and the
+    /// 2048 bytes POSIX asks to leave for the job's own use; a shell script
+    /// or a joined word is also one string, which Linux caps at 128 KiB.
+    package static func defaultBudget(for template: CommandTemplate) -> Int {
+        let argMax = sysconf(Int32(_SC_ARG_MAX))
+        let environment = currentEnvironment().reduce(0) { $0 + $1.count + 1 + MemoryLayout<UnsafeRawPointer>.size }
+        // 64 more for PFUTURES_SEQ and PFUTURES_SLOT.
+        let whole = (argMax > 0 ? argMax : 131_072) - environment - 2048 - 64
+        return template.packsIntoOneString ? min(whole, 131_071) : whole
+    }
+
+    /// The next job's records; nil at the end of input.
+    /// - Throws: `TooLong` for a record that cannot fit even alone (`-x`
+    ///   stops there; otherwise the caller runs it alone and lets it fail).
+    package func next() throws(TooLong) -> [InputRecord]? {
+        fill()
+        guard head < buffer.count else { return nil }
+        let first = buffer[head]
+        let alone = template.commandLineBytes(records: [first.record])
+        if alone > budget {
+            _ = take(1)
+            throw TooLong(record: first.record, bytes: alone, budget: budget)
+        }
+        var share = Int.max  // the records' part of this job, when spreading
+        if inputEnded {
+            if sharesLeft == 0 {
+                let needed = (buffered + budget - 1) / budget
+                sharesLeft = min(buffer.count - head, max(workers, needed))
+            }
+            share = (buffered + sharesLeft - 1) / sharesLeft
+            sharesLeft = max(1, sharesLeft - 1)
+        }
+        var size = alone
+        var recordsCost = first.cost
+        var count = 1
+        while head + count < buffer.count && count < maxRecords {
+            let cost = buffer[head + count].cost
+            guard size + cost <= budget && recordsCost + cost <= share else { break }
+            size += cost
+            recordsCost += cost
+            count += 1
+        }
+        return take(count)
+    }
+
+    /// Reads until the buffer holds a full job for every worker, or input ends.
+    private func fill() {
+        while !inputEnded && buffered < budget * workers {
+            guard let record = feed.next() else {
+                inputEnded = true
+                return
+            }
+            let cost = template.commandLineBytes(records: [record, record]) - template.commandLineBytes(records: [record])
+            buffer.append((record, cost))
+            buffered += cost
+        }
+    }
+
+    private func take(_ count: Int) -> [InputRecord] {
+        let taken = buffer[head..<(head + count)]
+        head += count
+        buffered -= taken.reduce(0) { $0 + $1.cost }
+        if head > 4096 && head * 2 > buffer.count {
+            buffer.removeFirst(head)
+            head = 0
+        }
+        return taken.map(\.record)
+    }
+}
