@@ -59,15 +59,17 @@ bench output-500x200 \
 lines=$("$PF" run -j2 sh "$OUT/lines200.sh" < "$OUT/500.txt" | wc -l)
 
 # Packing: removing 100,000 files, as many names per rm as fit (-X; xargs
-# packs by default), two at a time; the files are made again before each run.
-mkdir -p "$OUT/pack"
-seq -f "$OUT/pack/file-%06g.txt" 100000 | tr '\n' '\0' > "$OUT/pack-names.bin"
-make_files="rm -rf $OUT/pack && mkdir -p $OUT/pack && xargs -0 touch < $OUT/pack-names.bin"
+# packs by default), two at a time; the files are made again before each run,
+# in tmpfs when there is one (a disk directory of 100k files is slow to fill).
+PACK=$OUT/pack
+[ -d /dev/shm ] && [ -w /dev/shm ] && PACK=/dev/shm/pfutures-bench-pack
+seq -f "$PACK/file-%06g.txt" 100000 | tr '\n' '\0' > "$OUT/pack-names.bin"
+make_files="rm -rf $PACK && mkdir -p $PACK && xargs -0 touch < $OUT/pack-names.bin"
 bench pack-rm --prepare "$make_files" \
     -n pfutures "$PF run -0 -X -j2 rm < $OUT/pack-names.bin" \
     -n xargs "xargs -0 -P2 rm < $OUT/pack-names.bin" \
     -n parallel "parallel --will-cite -0 -X -j2 rm < $OUT/pack-names.bin"
-rm -rf "$OUT/pack"
+rm -rf "$PACK"
 
 bench pool-true \
     -n thread "$PF run -j2 true < $OUT/2000.txt" \

@@ -76,8 +76,13 @@ struct JobValues {
     let slot: Int
 
     init(_ records: [InputRecord], sequence: Int, slot: Int) {
-        words = records.count == 1 ? records[0].words : records.flatMap(\.words)
-        columns = records.count == 1 ? records[0].columns : records.flatMap(\.columns)
+        if records.allSatisfy({ $0.single != nil }) {
+            words = records.map { $0.single! }
+            columns = words
+        } else {
+            words = records.flatMap(\.words)
+            columns = records.flatMap(\.columns)
+        }
         self.sequence = sequence
         self.slot = slot
     }
@@ -192,6 +197,10 @@ package struct CommandTemplate: Sendable {
     private let repeatPerWord: Bool
     /// True when `{%}` appears, so a job's invocation depends on its slot.
     package let usesSlot: Bool
+    /// Every replacement string is a whole `{}` word (or there is none), so
+    /// a packed record costs its words once per such word.
+    private let simplePacking: Bool
+    private let packedWords: Int
 
     /// Command mode: each record is a complete shell command.
     package static let command = CommandTemplate(mode: .command, words: [], repeatPerWord: false)
@@ -215,6 +224,9 @@ package struct CommandTemplate: Sendable {
         self.repeatPerWord = repeatPerWord
         self.usesReplacement = words.contains { !$0.replacements.isEmpty }
         self.usesSlot = words.contains { $0.replacements.contains(.slot) }
+        let replacements = words.flatMap(\.replacements)
+        simplePacking = replacements.allSatisfy { $0 == .words(.whole) } && words.allSatisfy { !$0.usesWords || $0.soleWords == .whole }
+        packedWords = usesReplacement ? replacements.count : 1
     }
 
     /// This template with `{name}` resolved against a header's column names.
@@ -255,6 +267,20 @@ package struct CommandTemplate: Sendable {
         }
     }
 
+    /// The bytes one more record adds to a packed job's command line:
+    /// counted directly for the usual templates (records appended, or only
+    /// whole `{}` words), else measured as the difference it makes.
+    package func packedCost(of record: InputRecord) -> Int {
+        let pointer = MemoryLayout<UnsafeRawPointer>.size
+        if mode == .template {
+            let size = { (words: [[UInt8]]) in words.reduce(0) { $0 + $1.count + 1 + pointer } }
+            if let word = record.single, !usesReplacement || simplePacking { return packedWords * (word.count + 1 + pointer) }
+            if !usesReplacement { return size(record.columns) }
+            if simplePacking { return packedWords * size(record.words) }
+        }
+        return commandLineBytes(records: [record, record]) - commandLineBytes(records: [record])
+    }
+
     /// Packed records end up in one string (a shell script, or `{}` inside
     /// a longer word without -X), which Linux caps at 128 KiB.
     package var packsIntoOneString: Bool {
@@ -289,13 +315,21 @@ extension Invocation {
         switch self {
         case .shell(let script): return script
         case .exec(let argv):
-            return Array(argv.map { word -> [UInt8] in
+            var text: [UInt8] = []
+            text.reserveCapacity(argv.reduce(0) { $0 + $1.count + 1 })
+            for (n, word) in argv.enumerated() {
+                if n > 0 { text.append(0x20) }
                 let plain = !word.isEmpty && word.allSatisfy { byte in
-                    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                        || Array("-_./=:,+@%".utf8).contains(byte) || byte >= 0x80
+                    switch byte {
+                    case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x80...: true
+                    case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "="),
+                         UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "+"), UInt8(ascii: "@"), UInt8(ascii: "%"): true
+                    default: false
+                    }
                 }
-                return plain ? word : shellQuoted(word)
-            }.joined(separator: [0x20]))
+                text += plain ? word : shellQuoted(word)
+            }
+            return text
         }
     }
 }

@@ -1,9 +1,10 @@
 // xargs' packing (-X, -m): as many records per job as fit into one command
-// line. The limit is the kernel's (ARG_MAX less the environment, measured
-// at start) or -s/--max-chars. While input flows, jobs are filled up; once
-// it has ended, what is left is spread evenly so that every worker gets a
-// share (10,000 files with -j8: eight jobs, not one huge job and seven idle
-// workers).
+// line: 128 KiB by default (xargs' and GNU parallel's size, so the first job
+// starts after 128 KiB of input, not after megabytes), or -s/--max-chars, never
+// more than the kernel allows (ARG_MAX less the environment, measured at
+// start). While input flows, jobs are filled up; once it has ended, what is
+// left is spread evenly so that every worker gets a share (10,000 files with
+// -j8: eight jobs, not one full job and seven idle workers).
 import ProcessPool
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ package final class RecordPacker {
     }
 
     /// - Parameters: budget: bytes of command line per job (see
-    ///   `defaultBudget`); workers: jobs that run at once; maxRecords: -n's
+    ///   `budget(asked:for:)`); workers: jobs that run at once; maxRecords: -n's
     ///   cap on records per job, if any.
     package init(feed: RecordFeed, template: CommandTemplate, budget: Int, workers: Int, maxRecords: Int?) {
         self.feed = feed
@@ -41,10 +42,16 @@ package final class RecordPacker {
         self.maxRecords = maxRecords ?? .max
     }
 
+    /// The command-line size of a job: `asked` (-s) or 128 KiB, within what
+    /// the kernel allows.
+    package static func budget(asked: Int?, for template: CommandTemplate) -> Int {
+        min(asked ?? 131_072, kernelLimit(for: template))
+    }
+
     /// What the kernel lets one exec carry, less this environment and the
     /// 2048 bytes POSIX asks to leave for the job's own use; a shell script
     /// or a joined word is also one string, which Linux caps at 128 KiB.
-    package static func defaultBudget(for template: CommandTemplate) -> Int {
+    package static func kernelLimit(for template: CommandTemplate) -> Int {
         let argMax = sysconf(Int32(_SC_ARG_MAX))
         let environment = currentEnvironment().reduce(0) { $0 + $1.count + 1 + MemoryLayout<UnsafeRawPointer>.size }
         // 64 more for PFUTURES_SEQ and PFUTURES_SLOT.
@@ -93,7 +100,7 @@ package final class RecordPacker {
                 inputEnded = true
                 return
             }
-            let cost = template.commandLineBytes(records: [record, record]) - template.commandLineBytes(records: [record])
+            let cost = template.packedCost(of: record)
             buffer.append((record, cost))
             buffered += cost
         }

@@ -131,7 +131,9 @@ struct JobRunner: Sendable {
 
     /// The job's last attempt: output, job log, tally.
     private func conclude(_ plan: Attempts, _ watch: JobWatch, _ result: JobResult) {
-        let command = watch.job?.command ?? []
+        // Shown only in the job log or for a failure: a packed job's command
+        // line is 128 KiB of text not worth building for nothing.
+        let command = jobLog != nil || !result.outcome.succeeded ? watch.job?.command ?? [] : []
         sink.complete(sequence: plan.sequence, output: watch.output)
         let (exitValue, signal) = JobLogEntry.columns(for: result.outcome)
         let received = config.copy != nil ? result.bytesCopied

@@ -116,7 +116,7 @@ struct RunCommand {
                 return records
             }
         }
-        let budget = config.maxChars ?? RecordPacker.defaultBudget(for: config.template)
+        let budget = RecordPacker.budget(asked: config.maxChars, for: config.template)
         let packer = RecordPacker(feed: feed, template: config.template, budget: budget,
                                   workers: config.workerCap, maxRecords: config.recordsPerJobGiven ? config.recordsPerJob : nil)
         return { [config] in

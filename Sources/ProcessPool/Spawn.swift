@@ -66,9 +66,9 @@ package struct CStringArray {
     }
 
     package func withPointers<R>(_ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-        var copy = storage
-        return copy.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+        // exec reads the strings and never writes them; C only spells them `char *`.
+        storage.withUnsafeBytes { raw in
+            let base = UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
             var pointers: [UnsafeMutablePointer<CChar>?] = offsets.map { base + $0 }
             pointers.append(nil)
             return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
