@@ -67,7 +67,7 @@ enum OptionTable {
         OptionSpec(id: .multipleArgs, long: nil, short: "m", value: nil,
                    help: "pack as many records as fit into each job; {} stands for all of them", commands: [.run]),
         OptionSpec(id: .maxChars, long: "max-chars", short: "s", value: "N",
-                   help: "with -X/-m: at most N bytes of command line per job (default: what the kernel allows)",
+                   help: "with -X/-m: at most N bytes of command line per job (default: 128 KiB; never over the kernel's limit)",
                    commands: [.run]),
         OptionSpec(id: .maxLines, long: "max-lines", short: "L", value: "N",
                    help: "put up to N records (input lines) in each job, as -n", commands: [.run]),
