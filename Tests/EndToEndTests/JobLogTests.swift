@@ -10,34 +10,6 @@ private func logLines(_ h: Harness, _ name: String = "log") -> [[String]] {
     }
 }
 
-/// GNU parallel, installed by the test setup when missing (root on Debian).
-private let gnuParallel: String? = {
-    if FileManager.default.isExecutableFile(atPath: "/usr/bin/parallel") { return "/usr/bin/parallel" }
-    let install = Process()
-    install.executableURL = URL(fileURLWithPath: "/bin/sh")
-    install.arguments = ["-c", "apt-get install -y -qq parallel >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq parallel) >/dev/null 2>&1"]
-    try? install.run()
-    install.waitUntilExit()
-    return FileManager.default.isExecutableFile(atPath: "/usr/bin/parallel") ? "/usr/bin/parallel" : nil
-}()
-
-private func runParallel(_ h: Harness, _ args: [String], input: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: gnuParallel!)
-    process.arguments = ["--will-cite"] + args
-    process.currentDirectoryURL = h.directory
-    let inPipe = Pipe(), outPipe = Pipe()
-    process.standardInput = inPipe
-    process.standardOutput = outPipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    inPipe.fileHandleForWriting.write(Data(input.utf8))
-    try inPipe.fileHandleForWriting.close()
-    let out = String(decoding: outPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return out
-}
-
 @Suite struct JobLogTests {
     @Test func logHasParallelsColumnsAndOneLinePerJob() throws {
         let h = try Harness()
@@ -108,18 +80,14 @@ private func runParallel(_ h: Harness, _ args: [String], input: String) throws -
     }
 
     @Test func logsRoundTripWithGnuParallel() throws {
-        guard gnuParallel != nil else {
-            print("skipped: GNU parallel cannot be installed here")
-            return
-        }
         let h = try Harness()
-        _ = try runParallel(h, ["--joblog", "theirs", "touch"], input: "p1\np2\n")
+        guard try GNUParallel.run(["--joblog", "theirs", "touch"], input: "p1\np2\n", in: h.directory) != nil else { return }
         let ours = try h.run(["run", "--joblog", "theirs", "--resume", "touch"], input: "p1\np2\np3\n")
         #expect(ours.status == 0 && h.exists("p3"), "\(ours)")
         #expect(logLines(h, "theirs").count == 4)
 
         _ = try h.run(["run", "-k", "--joblog", "mine", "echo"], input: "q1\nq2\n")
-        let theirs = try runParallel(h, ["--resume", "--joblog", "mine", "echo"], input: "q1\nq2\nq3\n")
+        let theirs = try GNUParallel.run(["--resume", "--joblog", "mine", "echo"], input: "q1\nq2\nq3\n", in: h.directory)
         #expect(theirs == "q3\n", "GNU parallel read our log and ran only the missing job")
     }
 }

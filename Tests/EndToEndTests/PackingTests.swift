@@ -73,29 +73,6 @@ import Testing
         #expect(r.status == 0 && r.out.isEmpty, "\(r)")
     }
 
-    /// GNU parallel's output for the same command line, or nil (recorded
-    /// as a failure) when it is not installed.
-    private func gnuParallel(_ arguments: [String], input: String) throws -> String? {
-        guard let path = ["/usr/bin/parallel", "/usr/local/bin/parallel"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-        else {
-            Issue.record("GNU parallel is not installed (make deps installs it): cannot compare with it")
-            return nil
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["--will-cite"] + arguments
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return out
-    }
-
     static let sameAsGNU: [([String], String)] = [
         (["-k", "echo", ":::", "a", "b", ":::", "1", "2"], ""),
         (["-k", "--link", "echo", ":::", "a", "b", "c", ":::", "1", "2"], ""),
@@ -118,7 +95,7 @@ import Testing
 
     @Test(arguments: sameAsGNU)
     func sameOutputAsGNUParallel(arguments: [String], input: String) throws {
-        guard let expected = try gnuParallel(arguments, input: input) else { return }
+        guard let expected = try GNUParallel.run(arguments, input: input) else { return }
         // GNU parallel runs a command line through the shell; pfutures runs
         // `echo {} | tr …` as one, as a shell template does.
         let ours = arguments.contains("|")
