@@ -28,7 +28,8 @@ package enum MachineLoad {
 
 /// When a failed job runs again (--retries, --retry-on, --retry-delay).
 package struct RetryPolicy: Sendable, Equatable {
-    /// Further attempts after the first.
+    /// Attempts in all, as GNU parallel counts them (`--retries 3`: the
+    /// first run and up to two more; 0 and 1 both mean no retry).
     package var retries: Int
     /// Only these exit statuses are retried; nil: every failure.
     package var exitCodes: Set<Int32>?
@@ -43,7 +44,7 @@ package struct RetryPolicy: Sendable, Equatable {
 
     /// Whether attempt number `attempt` (1-based) ending in `outcome` is retried.
     package func shouldRetry(_ outcome: JobOutcome, attempt: Int) -> Bool {
-        guard !outcome.succeeded, attempt <= retries else { return false }
+        guard !outcome.succeeded, attempt < retries else { return false }
         guard let exitCodes else { return true }
         if case .exited(let code) = outcome { return exitCodes.contains(code) }
         return false

@@ -113,7 +113,7 @@ enum OptionTable {
         OptionSpec(id: .events, long: "events", short: nil, value: "FILE",
                    help: "write job life-cycle events to FILE (- for stderr) as JSON Lines"),
         OptionSpec(id: .retries, long: "retries", short: nil, value: "N",
-                   help: "run a failed job up to N more times"),
+                   help: "run a failed job up to N times in all (GNU parallel: --retries 3 is the first run and two more)"),
         OptionSpec(id: .retryOn, long: "retry-on", short: nil, value: "CODES",
                    help: "retry only these exit statuses (e.g. 1,75-78)"),
         OptionSpec(id: .retryDelay, long: "retry-delay", short: nil, value: "SECONDS",

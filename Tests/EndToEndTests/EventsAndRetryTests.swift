@@ -52,9 +52,10 @@ private func events(_ h: Harness) throws -> [[String: Any]] {
         #expect(accounted == Set(1...accounted.count), "every sequence number read has an event: \(kinds)")
     }
 
-    @Test func retriesUpToNMoreTimesWithEvents() throws {
+    @Test func retriesCountAttemptsInAllWithEvents() throws {
         let h = try Harness()
-        let r = try h.run(["run", "--retries", "2", "--events", "events", "sh", "-c", "echo x >> tries; exit 5"], input: "a\n")
+        // GNU parallel's count: --retries 3 is three attempts in all.
+        let r = try h.run(["run", "--retries", "3", "--events", "events", "sh", "-c", "echo x >> tries; exit 5"], input: "a\n")
         #expect(r.status == 123, "\(r)")
         #expect(h.read("tries") == Array("x\nx\nx\n".utf8), "3 attempts")
         let kinds = try events(h).map { $0["event"] as? String ?? "" }
@@ -68,6 +69,8 @@ private func events(_ h: Harness) throws -> [[String: Any]] {
         #expect(r.status == 0 && h.read("tries.a").count == 4, "\(r)")
         let other = try h.run(["run", "--retries", "3", "--retry-on", "7", "sh", "-c", "echo x >> t2; exit 5"], input: "a\n")
         #expect(other.status == 123 && h.read("t2").count == 2, "exit 5 is not retried")
+        let once = try h.run(["run", "--retries", "1", "sh", "-c", "echo x >> t3; exit 5"], input: "a\n")
+        #expect(once.status == 123 && h.read("t3").count == 2, "--retries 1 is no retry: \(once)")
     }
 
     @Test func summaryCountsWhatDidNotSucceed() throws {
