@@ -37,7 +37,7 @@ enum Subcommand: String, Sendable, CaseIterable {
 enum OptionTable {
     static let all: [OptionSpec] = [
         OptionSpec(id: .jobs, long: "jobs", short: "j", value: "N",
-                   help: "run at most N jobs at once; 0 = no cap, N% = percent of cores (default: min(32, cores+4); cores with --pool process)"),
+                   help: "run at most N jobs at once; 0 = no cap, N% = percent of cores, +N/-N = cores plus/minus N (default: min(32, cores+4); cores with --pool process)"),
         OptionSpec(id: .maxProcs, long: "max-procs", short: "P", value: "N", help: "same as --jobs (xargs spelling)"),
         OptionSpec(id: .maxWorkers, long: "max-workers", short: nil, value: "N",
                    help: "same as --jobs (concurrent.futures spelling)"),
@@ -92,7 +92,7 @@ enum OptionTable {
         OptionSpec(id: .deadline, long: "deadline", short: nil, value: "SECONDS",
                    help: "limit for the whole run: then cancel pending jobs, stop running ones, exit 122"),
         OptionSpec(id: .halt, long: "halt", short: nil, value: "WHEN",
-                   help: "after a failed job: soon (start no more) or now (also stop running); add ,fail=N for N failures"),
+                   help: "after a failed job: soon (start no more) or now (also stop running); add ,fail=N, ,success=N or ,done=N (N or P%)"),
         OptionSpec(id: .initializer, long: "initializer", short: nil, value: "CMD",
                    help: "shell command run once in each worker before its first job; if it fails, no job runs (exit 1)", commands: [.run]),
         OptionSpec(id: .group, long: "group", short: nil, value: nil,

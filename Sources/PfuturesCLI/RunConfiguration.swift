@@ -6,11 +6,22 @@ import Jobs
 import Glibc
 #endif
 
-/// When to stop after failures (`--halt`).
+/// When to stop early (`--halt`): after N (or P% of the finished) jobs
+/// failed, succeeded, or just finished, as GNU parallel.
 struct HaltPolicy: Equatable {
     enum When: Equatable { case soon, now }
+    enum Counting: Equatable { case fail, success, done }
     let when: When
-    let failures: Int
+    let counting: Counting
+    /// N jobs, or else `percent` of the jobs finished so far.
+    let count: Int?
+    let percent: Double?
+
+    /// Whether `matching` of `finished` jobs meet the condition.
+    func isMet(matching: Int, finished: Int) -> Bool {
+        if let count { return matching >= count }
+        return finished > 0 && Double(matching) * 100 >= (percent ?? 100) * Double(finished)
+    }
 }
 
 /// Which logged jobs --resume skips.
@@ -205,6 +216,11 @@ struct RunConfiguration {
             let percent = try count(String(text.dropLast()), option: name, allowZero: false)
             return max(1, processorCount * percent / 100)
         }
+        // GNU parallel: +N and -N are relative to the number of cores.
+        if let sign = text.first, sign == "+" || sign == "-" {
+            let n = try count(String(text.dropFirst()), option: name, allowZero: true)
+            return max(1, sign == "+" ? processorCount + n : processorCount - n)
+        }
         let n = try count(text, option: name, allowZero: true)
         return n == 0 ? Int.max : n
     }
@@ -216,11 +232,33 @@ struct RunConfiguration {
         return n
     }
 
+    /// A duration as GNU parallel writes them: seconds (`2.5`), or numbers
+    /// with units `s`, `m`, `h`, `d`, also combined (`1h30m`).
     static func seconds(_ text: String, option: String, allowZero: Bool = false) throws -> Duration {
-        guard let value = Double(text), value.isFinite, allowZero ? value >= 0 : value > 0, value < 1e9 else {
-            throw UsageError(message: "\(option): '\(text)' is not a \(allowZero ? "" : "positive ")number of seconds")
+        guard let value = durationSeconds(text), value.isFinite, allowZero ? value >= 0 : value > 0, value < 1e9 else {
+            throw UsageError(message: "\(option): '\(text)' is not a \(allowZero ? "" : "positive ")duration "
+                             + "(seconds, or with units: 30s, 5m, 2h, 1d, 1h30m)")
         }
         return .nanoseconds(Int64(value * 1e9))
+    }
+
+    private static func durationSeconds(_ text: String) -> Double? {
+        if let plain = Double(text) { return plain }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var total = 0.0
+        var number = ""
+        for character in text {
+            if let unit = units[character] {
+                guard let value = Double(number), value >= 0 else { return nil }
+                total += value * unit
+                number = ""
+            } else if character.isASCII && (character.isNumber || character == ".") {
+                number.append(character)
+            } else {
+                return nil
+            }
+        }
+        return number.isEmpty && !text.isEmpty ? total : nil
     }
 
     static func delimiter(_ raw: [UInt8]) throws -> UInt8 {
@@ -264,22 +302,27 @@ struct RunConfiguration {
         return Int(value * Double(multiplier))
     }
 
+    /// `soon`, `now`, `never`, `WHEN,fail=N`, `WHEN,success=P%`, `WHEN,done=N`,
+    /// and GNU parallel's old numbers (0 never, 1 soon, 2 now).
     static func halt(_ text: String) throws -> HaltPolicy? {
+        let usage = "--halt: '\(text)' is not soon, now or never, optionally with ,fail=N, ,success=N or ,done=N (N or P%)"
         let parts = text.split(separator: ",", maxSplits: 1).map(String.init)
         let when: HaltPolicy.When
         switch parts.first {
-        case "never": return nil
-        case "soon": when = .soon
-        case "now": when = .now
-        default: throw UsageError(message: "--halt: '\(text)' is not soon, now or never (optionally ,fail=N)")
+        case "never", "0": return nil
+        case "soon", "1": when = .soon
+        case "now", "2": when = .now
+        default: throw UsageError(message: usage)
         }
-        var failures = 1
-        if parts.count == 2 {
-            guard parts[1].hasPrefix("fail="), let n = Int(parts[1].dropFirst(5)), n > 0 else {
-                throw UsageError(message: "--halt: '\(text)': expected fail=N with N > 0 after the comma")
-            }
-            failures = n
+        guard parts.count == 2 else { return HaltPolicy(when: when, counting: .fail, count: 1, percent: nil) }
+        let condition = parts[1].split(separator: "=", maxSplits: 1).map(String.init)
+        let countings: [String: HaltPolicy.Counting] = ["fail": .fail, "success": .success, "done": .done]
+        guard condition.count == 2, let counting = countings[condition[0]] else { throw UsageError(message: usage) }
+        if condition[1].hasSuffix("%") {
+            guard let p = Double(condition[1].dropLast()), p > 0, p <= 100 else { throw UsageError(message: usage) }
+            return HaltPolicy(when: when, counting: counting, count: nil, percent: p)
         }
-        return HaltPolicy(when: when, failures: failures)
+        guard let n = Int(condition[1]), n > 0 else { throw UsageError(message: usage) }
+        return HaltPolicy(when: when, counting: counting, count: n, percent: nil)
     }
 }

@@ -38,6 +38,8 @@ final class RunControl: Sendable {
         var counts = RunCounts()
         var firstFailures: [[UInt8]] = []
         var programMissing = false
+        var halted = false
+        var haltedOnSuccess = false
     }
 
     private let state = Mutex(State())
@@ -161,10 +163,22 @@ final class RunControl: Sendable {
             case .spawnFailed: state.counts.couldNotStart += 1
             case .lost: state.counts.lost += 1
             }
-            guard !outcome.succeeded else { return (false, false) }
-            if state.firstFailures.count < 3 { state.firstFailures.append(command) }
-            state.failures += 1
-            guard let halt, state.failures >= halt.failures else { return (false, status == ExitStatus.job255) }
+            if !outcome.succeeded {
+                if state.firstFailures.count < 3 { state.firstFailures.append(command) }
+                state.failures += 1
+            }
+            let job255 = status == ExitStatus.job255
+            guard let halt, !state.halted else { return (false, job255) }
+            let matching: Int
+            switch halt.counting {
+            case .fail: matching = outcome.succeeded ? -1 : state.failures
+            case .success: matching = outcome.succeeded ? state.counts.succeeded : -1
+            case .done: matching = state.counts.finished
+            }
+            guard matching >= 0, halt.isMet(matching: matching, finished: state.counts.finished) else { return (false, job255) }
+            state.halted = true
+            // GNU parallel: a run ended by success= exits 0.
+            if halt.counting == .success { state.haltedOnSuccess = true }
             return (halt.when == .now, true)
         }
         if haltSoon || haltNow { stopStarting() }
@@ -208,6 +222,7 @@ final class RunControl: Sendable {
             if let signal = state.stopSignal { return 128 + signal }
             if state.stdoutClosed { return 128 + SIGPIPE }
             if state.deadlinePassed { return ExitStatus.deadline }
+            if state.haltedOnSuccess { return ExitStatus.success }
             return ExitStatus.combine(state.statuses)
         }
     }

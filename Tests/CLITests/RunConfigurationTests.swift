@@ -23,7 +23,7 @@ private func configure(_ words: [String]) throws -> RunConfiguration {
         #expect(try configure([]).workerCap == min(32, processorCount + 4))
     }
 
-    @Test(arguments: [["-j", "-3"], ["--jobs="], ["-j", "x"], ["-n", "0"], ["--timeout", "0"], ["--timeout", "nan"],
+    @Test(arguments: [["-j", "+x"], ["--jobs="], ["-j", "x"], ["-n", "0"], ["--timeout", "0"], ["--timeout", "nan"],
                       ["--halt", "soon,fail=0"], ["-d", "ab"], ["--shell-template"], ["-I", "@"]])
     func badValuesAreUsageErrors(words: [String]) {
         #expect(throws: UsageError.self) { try configure(words) }
@@ -38,7 +38,11 @@ private func configure(_ words: [String]) throws -> RunConfiguration {
         #expect(config.timeout == .milliseconds(1500))
         #expect(config.killAfter == .zero)
         #expect(config.deadline == .seconds(60))
-        #expect(config.halt == HaltPolicy(when: .now, failures: 3))
+        #expect(config.halt == HaltPolicy(when: .now, counting: .fail, count: 3, percent: nil))
+        #expect(try configure(["--halt", "soon,success=25%", "true"]).halt
+                == HaltPolicy(when: .soon, counting: .success, count: nil, percent: 25))
+        #expect(try configure(["--timeout", "1h2m3.5s", "true"]).timeout == .milliseconds(3_723_500))
+        #expect(try configure(["--delay", "2d", "true"]).delay == .seconds(172_800))
     }
 
     @Test func delimiterEscapes() throws {

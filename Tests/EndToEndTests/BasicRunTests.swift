@@ -38,7 +38,7 @@ import Testing
         #expect(!h.exists("marker"))
     }
 
-    @Test(arguments: [["run", "-j", "-3"], ["run", "--jobs="], ["run", "--timeout", "abc"],
+    @Test(arguments: [["run", "-j", "-x"], ["run", "--jobs="], ["run", "--timeout", "abc"],
                       ["run", "--halt", "later"], ["run", "-d", "ab"], ["run", "--jobs"]])
     func malformedValuesAreRejected(arguments: [String]) throws {
         let h = try Harness()

@@ -1,0 +1,49 @@
+// GNU parallel's spellings mean what they mean there (SPEC 2.9): durations
+// with units, -j relative to the cores, --halt with fail/success/done and
+// percentages, --lb, --tagstring, -u with --tag refused, prefixes and
+// did-you-mean.
+import Foundation
+import Testing
+
+@Suite struct HabitsTests {
+    @Test func durationsTakeUnits() throws {
+        let h = try Harness()
+        let r = try h.run(["run", "--timeout", "1m30s", "--deadline", "1h", "--delay", "0.01s", "--retry-delay", "0s",
+                           "echo"], input: "a\n")
+        #expect(r.status == 0 && r.out == "a\n", "\(r)")
+        let stopped = try h.run(["run", "--timeout", "0.005m", "sleep"], input: "30\n")  // 0.3 s
+        #expect(stopped.status == 125, "\(stopped)")
+        let bad = try h.run(["run", "--timeout", "5x", "true"], input: "")
+        #expect(bad.status == 1 && bad.err.contains("--timeout: '5x' is not a positive duration"), "\(bad)")
+    }
+
+    @Test func jobsRelativeToTheCores() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        for (option, expected) in [("-j+1", cores + 1), ("--jobs=-1", max(1, cores - 1)), ("-j-100", 1)] {
+            // --dry-run shows {%} over the cap's slots: the largest is the cap.
+            let r = try Harness().run(["run", option, "--dry-run", "echo", "{%}"],
+                                      input: (1...40).map { "\($0)\n" }.joined())
+            #expect(r.outLines.compactMap { Int($0.split(separator: " ").last ?? "") }.max() == expected, "\(option): \(r)")
+        }
+    }
+
+    @Test func haltOnSuccessEndsTheRunWithZero() throws {
+        let h = try Harness()
+        let r = try h.run(["run", "-j1", "--halt", "now,success=1", "sh", "-c", "touch ran.$1; exit $(( $1 < 3 ))", "sh"],
+                          input: (1...10).map { "\($0)\n" }.joined())
+        #expect(r.status == 0, "\(r)")
+        #expect(h.files(prefix: "ran.") == ["ran.1", "ran.2", "ran.3"], "\(r)")
+    }
+
+    @Test func haltAfterDoneAndAfterAPercentageOfFailures() throws {
+        let done = try Harness().run(["run", "-j1", "-k", "--halt", "soon,done=3", "echo"],
+                                     input: (1...10).map { "\($0)\n" }.joined())
+        #expect(done.out == "1\n2\n3\n", "\(done)")
+        // Job 2 fails: 1 of 2 finished is 50%.
+        let percent = try Harness().run(["run", "-j1", "-k", "--halt", "soon,fail=50%", "sh", "-c", "echo $1; exit $(( $1 == 2 ))", "sh"],
+                                        input: (1...10).map { "\($0)\n" }.joined())
+        #expect(percent.status == 123 && percent.out == "1\n2\n", "\(percent)")
+        let bad = try Harness().run(["run", "--halt", "soon,fail=0", "true"], input: "")
+        #expect(bad.status == 1 && bad.err.contains("--halt"), "\(bad)")
+    }
+}
