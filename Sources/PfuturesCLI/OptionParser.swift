@@ -56,7 +56,7 @@ enum OptionParser {
                        help: keep(spec.help), arg_name: keep(spec.value))
         }
         var argv: [UnsafePointer<CChar>?] = [keep("pfutures \(subcommand.rawValue)")]
-        argv += arguments.dropFirst().map(keepBytes)
+        argv += try OptionSpelling.expandingPrefixes(Array(arguments.dropFirst()), options: specs).map(keepBytes)
         argv.append(nil)
         guard let parser = cpopt_new(Int32(argv.count - 1), argv, table, Int32(table.count),
                                      keep(OptionTable.trailingUsage(for: subcommand))) else {
@@ -72,7 +72,8 @@ enum OptionParser {
             if code < 0 {
                 let bad = cpopt_bad_option(parser).map { String(cString: $0) } ?? "?"
                 let reason = String(cString: cpopt_strerror(code))
-                let message = code == -11 ? "\(bad): unknown option" : "\(bad): \(reason.lowercased())"
+                var message = code == -11 ? "\(bad): unknown option" : "\(bad): \(reason.lowercased())"
+                if code == -11, let guess = OptionSpelling.suggestion(for: bad, options: specs) { message += "; did you mean \(guess)?" }
                 throw UsageError(message: message)
             }
             guard let id = OptionID(rawValue: code) else { continue }

@@ -99,6 +99,8 @@ enum OptionTable {
                    help: "write each job's output as whole blocks when it ends (default)", commands: [.run]),
         OptionSpec(id: .lineBuffer, long: "line-buffer", short: nil, value: nil,
                    help: "pass output on as whole lines as they come", commands: [.run]),
+        OptionSpec(id: .lineBuffer, long: "lb", short: nil, value: nil,
+                   help: "same as --line-buffer (GNU parallel's short spelling)", commands: [.run]),
         OptionSpec(id: .ungroup, long: "ungroup", short: "u", value: nil,
                    help: "jobs write straight to stdout and stderr (fastest, may mix)", commands: [.run]),
         OptionSpec(id: .keepOrder, long: "keep-order", short: "k", value: nil,

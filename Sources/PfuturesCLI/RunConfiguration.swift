@@ -201,6 +201,10 @@ struct RunConfiguration {
             throw UsageError(message: "--\(resume == .all ? "resume" : "resume-failed"): needs --joblog FILE")
         }
         if jobLog == [0x2D] && resume != .none { throw UsageError(message: "--resume: needs a --joblog file, not -") }
+        // Ungrouped output never passes through pfutures: it can be neither tagged nor ordered.
+        if outputMode == .ungroup && (tag || keepOrder) {
+            throw UsageError(message: "-u: output that goes straight to stdout cannot be \(tag ? "tagged (--tag)" : "ordered (-k)")")
+        }
         // Ordered line output would have to hold lines anyway: group instead.
         if keepOrder && outputMode == .lineBuffer { outputMode = .group }
     }

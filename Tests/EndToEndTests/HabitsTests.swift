@@ -46,4 +46,25 @@ import Testing
         let bad = try Harness().run(["run", "--halt", "soon,fail=0", "true"], input: "")
         #expect(bad.status == 1 && bad.err.contains("--halt"), "\(bad)")
     }
+
+    @Test func uniquePrefixesAndDidYouMean() throws {
+        let prefix = try Harness().run(["run", "--dry", "-j1", "echo", "--dry"], input: "a\n")
+        #expect(prefix.status == 0 && prefix.out == "echo --dry a\n", "a prefix, and COMMAND's own words untouched: \(prefix)")
+        let valued = try Harness().run(["run", "--max-a=2", "-k", "echo"], input: "1\n2\n3\n")
+        #expect(valued.out == "1 2\n3\n", "\(valued)")
+        let misspelt = try Harness().run(["run", "--timout", "1", "true"], input: "")
+        #expect(misspelt.status == 1 && misspelt.err.contains("--timout: unknown option; did you mean --timeout?"), "\(misspelt)")
+        let ambiguous = try Harness().run(["run", "--re", "true"], input: "")
+        #expect(ambiguous.status == 1 && ambiguous.err.contains("--re: ambiguous option (--retries"), "\(ambiguous)")
+        #expect(try Harness().run(["run", "--xyzzy", "true"], input: "").err.contains("did you mean") == false)
+    }
+
+    @Test func lbIsLineBufferAndUngroupedOutputCannotBeTaggedOrOrdered() throws {
+        let lb = try Harness().run(["run", "--lb", "-j1", "echo"], input: "a\n")
+        #expect(lb.status == 0 && lb.out == "a\n", "\(lb)")
+        for other in ["--tag", "-k"] {
+            let r = try Harness().run(["run", "-u", other, "echo"], input: "a\n")
+            #expect(r.status == 1 && r.err.contains("-u: output that goes straight to stdout cannot be") && r.out.isEmpty, "\(r)")
+        }
+    }
 }
