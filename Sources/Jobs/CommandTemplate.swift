@@ -257,6 +257,13 @@ package struct CommandTemplate: Sendable {
         }
     }
 
+    /// The template's words filled in for a job and joined by spaces, with
+    /// nothing appended (`--tagstring`).
+    package func text(records: [InputRecord], sequence: Int, slot: Int) -> [UInt8] {
+        let values = JobValues(records, sequence: sequence, slot: slot)
+        return Array(words.flatMap { $0.render(values, quote: false, repeatPerWord: false) }.joined(separator: [0x20]))
+    }
+
     /// Bytes of the kernel's argument limit one job of `records` takes: each
     /// argument with its terminator and pointer (for the shell: `sh -c SCRIPT`).
     package func commandLineBytes(records: [InputRecord]) -> Int {

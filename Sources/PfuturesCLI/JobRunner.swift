@@ -21,7 +21,10 @@ struct JobRunner: Sendable {
     private var settings: JobSettings {
         var settings = JobSettings()
         settings.shell = config.shell
-        settings.timeout = config.timeout
+        // GNU parallel's --timeout P%: a share of the median so far, none until three jobs ended.
+        settings.timeout = config.timeout ?? config.timeoutPercent.flatMap { percent in
+            control.medianRuntime.map { .nanoseconds(Int64($0 * percent / 100 * 1e9)) }
+        }
         settings.killAfter = config.killAfter
         settings.captureOutput = config.outputMode != .ungroup
         settings.inheritStdin = config.argFile != nil && config.sources.isEmpty
@@ -49,8 +52,10 @@ struct JobRunner: Sendable {
 
     /// Starts job `sequence`; `admitted` is given back once it is accounted for.
     func start(sequence: Int, records: [InputRecord], admitted: @escaping @Sendable () -> Void) {
-        // Built once, unless {%} makes the job depend on the slot it gets.
-        let fixed = config.template.usesSlot ? nil : job(sequence: sequence, slot: 0, records: records)
+        // Built once, unless {%} makes the job depend on the slot it gets or
+        // --timeout P% on the runtimes known when it starts.
+        let fixed = config.template.usesSlot || config.timeoutPercent != nil ? nil
+                                                                             : job(sequence: sequence, slot: 0, records: records)
         if config.dryRun {  // through the sink, so -k orders it like output
             let shown = fixed ?? job(sequence: sequence, slot: (sequence - 1) % max(1, executor.maxWorkers) + 1,
                                      records: records)
@@ -63,7 +68,8 @@ struct JobRunner: Sendable {
             admitted()
             return
         }
-        let tag = config.tag ? Array(records.map(\.text).joined(separator: [0x20])) : nil
+        let tag = config.tagString.map { $0.text(records: records, sequence: sequence, slot: 0) }
+            ?? (config.tag ? Array(records.map(\.text).joined(separator: [0x20])) : nil)
         let plan = Attempts(sequence: sequence, records: records, fixed: fixed, tag: tag, admitted: admitted)
         submit(plan, attempt: 1)
     }
@@ -113,6 +119,7 @@ struct JobRunner: Sendable {
             let missing = result.outcome == .spawnFailed(.notFound) && config.template.programIsFixed
             if let message = result.message, !missing || control.programMissing() { reportError(message) }
             if result.bytesCopied > 0 { control.copied(bytes: result.bytesCopied) }
+            if config.timeoutPercent != nil, case .exited = result.outcome { control.recordRuntime(result.runtime) }
             emitFinish(result, job: watch.job, slot: watch.slot, pid: watch.pid, attempt: attempt)
             guard config.retry.shouldRetry(result.outcome, attempt: attempt) && !control.isStopping else {
                 return conclude(plan, watch, result)
@@ -129,11 +136,22 @@ struct JobRunner: Sendable {
         }
     }
 
+    /// --results: the job's output saved under DIR too; a failure is said
+    /// and counts as pfutures' own, the output still goes to stdout.
+    private func saveResults(in directory: [UInt8], _ plan: Attempts, _ output: JobOutput?) {
+        let values = plan.records.flatMap(\.columns)
+        if let failure = ResultsDirectory(directory).save(values: values, sequence: plan.sequence, output: output) {
+            reportError("cannot save the results of job \(plan.sequence): \(failure)")
+            control.recordOwnFailure()
+        }
+    }
+
     /// The job's last attempt: output, job log, tally.
     private func conclude(_ plan: Attempts, _ watch: JobWatch, _ result: JobResult) {
         // Shown only in the job log or for a failure: a packed job's command
         // line is 128 KiB of text not worth building for nothing.
         let command = jobLog != nil || !result.outcome.succeeded ? watch.job?.command ?? [] : []
+        if let directory = config.results { saveResults(in: directory, plan, watch.output) }
         sink.complete(sequence: plan.sequence, output: watch.output)
         let (exitValue, signal) = JobLogEntry.columns(for: result.outcome)
         let received = config.copy != nil ? result.bytesCopied

@@ -7,6 +7,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case jobs = 1, maxProcs, maxWorkers
     case argFile, null, delimiter
     case shell, replace, maxArgs, shellTemplate
+    case tagString, results
     case colsep, header, link, contextReplace, multipleArgs, maxChars, maxLines, exitIfTooLong, endOfFile, noRunIfEmpty
     case timeout, killAfter, deadline, halt, initializer
     case group, lineBuffer, ungroup, keepOrder, tag, verbose, dryRun, progress
@@ -86,7 +87,7 @@ enum OptionTable {
                    help: "pair the ::: sources element by element (shorter ones wrap) instead of combining them",
                    commands: [.run]),
         OptionSpec(id: .timeout, long: "timeout", short: nil, value: "SECONDS",
-                   help: "stop a job that runs longer: SIGTERM to its process group, SIGKILL after --kill-after"),
+                   help: "stop a job that runs longer (or P% of the median runtime): SIGTERM to its process group, SIGKILL after --kill-after"),
         OptionSpec(id: .killAfter, long: "kill-after", short: nil, value: "SECONDS",
                    help: "grace between SIGTERM and SIGKILL when stopping a job (default: 2)", commands: [.run]),
         OptionSpec(id: .deadline, long: "deadline", short: nil, value: "SECONDS",
@@ -106,6 +107,10 @@ enum OptionTable {
         OptionSpec(id: .keepOrder, long: "keep-order", short: "k", value: nil,
                    help: "write output in input order (default: completion order)", commands: [.run]),
         OptionSpec(id: .tag, long: "tag", short: nil, value: nil, help: "prefix each output line with the record and a TAB", commands: [.run]),
+        OptionSpec(id: .tagString, long: "tagstring", short: nil, value: "STR",
+                   help: "prefix each output line with STR (replacement strings filled in) and a TAB", commands: [.run]),
+        OptionSpec(id: .results, long: "results", short: nil, value: "DIR",
+                   help: "also save each job's stdout, stderr and seq under DIR, in GNU parallel's layout", commands: [.run]),
         OptionSpec(id: .verbose, long: "verbose", short: "t", value: nil, help: "print each command on stderr before it runs"),
         OptionSpec(id: .dryRun, long: "dry-run", short: nil, value: nil, help: "print the commands on stdout, run nothing"),
         OptionSpec(id: .progress, long: "progress", short: nil, value: nil,

@@ -21,7 +21,10 @@ struct RunCommand {
         SignalWatcher.watchStdout(for: control)
 
         guard let feed = openFeed(wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
-        if let names = feed.names { config.template = config.template.resolving(names: names) }
+        if let names = feed.names {
+            config.template = config.template.resolving(names: names)
+            config.tagString = config.tagString?.resolving(names: names)
+        }
         let history = config.resume != .none ? config.jobLog.map { JobLogHistory(path: $0) } : nil
         let jobLog: JobLogWriter?
         let events: EventLog?

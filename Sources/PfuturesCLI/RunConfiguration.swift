@@ -51,10 +51,16 @@ struct RunConfiguration {
     var outputMode = OutputMode.group
     var keepOrder = false
     var tag = false
+    /// --tagstring: the tag, as a template of its own.
+    var tagString: CommandTemplate?
+    /// --results DIR.
+    var results: [UInt8]?
     var verbose = false
     var dryRun = false
     var shell: [UInt8] = Array("/bin/sh".utf8)
     var timeout: Duration?
+    /// `--timeout P%`: P% of the median runtime of the jobs finished so far.
+    var timeoutPercent: Double?
     var killAfter = Duration.seconds(2)
     var deadline: Duration?
     var halt: HaltPolicy?
@@ -132,6 +138,11 @@ struct RunConfiguration {
                 header = true
             case .link: linkSources = true
             case .shellTemplate: throughShell = true
+            case .timeout where text.hasSuffix("%"):
+                guard let p = Double(text.dropLast()), p > 0, p.isFinite else {
+                    throw UsageError(message: "--timeout: '\(text)' is not a positive percentage")
+                }
+                timeoutPercent = p
             case .timeout: timeout = try Self.seconds(text, option: "--timeout")
             case .killAfter: killAfter = try Self.seconds(text, option: "--kill-after", allowZero: true)
             case .deadline: deadline = try Self.seconds(text, option: "--deadline")
@@ -161,6 +172,12 @@ struct RunConfiguration {
             case .ungroup: outputMode = .ungroup
             case .keepOrder: keepOrder = true
             case .tag: tag = true
+            case .tagString:
+                tagString = CommandTemplate(words: [raw], throughShell: false, namedColumns: true)
+                tag = true
+            case .results:
+                guard !raw.isEmpty else { throw UsageError(message: "--results: needs a directory") }
+                results = raw
             case .verbose: verbose = true
             case .dryRun: dryRun = true
             case .help, .usage, .version: break

@@ -39,6 +39,7 @@ final class RunControl: Sendable {
         var firstFailures: [[UInt8]] = []
         var programMissing = false
         var halted = false
+        var runtimes: [Double] = []  // finished jobs', sorted, for --timeout P%
         var haltedOnSuccess = false
     }
 
@@ -132,6 +133,19 @@ final class RunControl: Sendable {
         }
         if first { stopStarting() }
         return first
+    }
+
+    /// A finished job's runtime, for `--timeout P%`.
+    func recordRuntime(_ seconds: Double) {
+        state.withLock { state in
+            let index = state.runtimes.firstIndex { $0 >= seconds } ?? state.runtimes.count
+            state.runtimes.insert(seconds, at: index)
+        }
+    }
+
+    /// The median runtime of the jobs finished so far, once three have.
+    var medianRuntime: Double? {
+        state.withLock { $0.runtimes.count >= 3 ? $0.runtimes[$0.runtimes.count / 2] : nil }
     }
 
     /// SIGUSR1/SIGUSR2: the executor's cap moves, and the look-ahead with it.
