@@ -78,7 +78,10 @@ enum OptionParser {
             }
             guard let id = OptionID(rawValue: code) else { continue }
             switch id {
-            case .help: cpopt_print_help(parser); throw EarlyExit.printedHelp
+            case .help:
+                cpopt_print_help(parser)
+                print(OptionTable.helpEpilogue(for: subcommand), terminator: "")
+                throw EarlyExit.printedHelp
             case .usage: cpopt_print_usage(parser); throw EarlyExit.printedHelp
             default: parsed.values.append((id, value.map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []))
             }

@@ -153,11 +153,43 @@ enum OptionTable {
         all.filter { $0.commands.contains(subcommand) }
     }
 
+    /// What `--help` shows after the options.
+    static func helpEpilogue(for subcommand: Subcommand) -> String {
+        switch subcommand {
+        case .run:
+            return """
+
+            Replacement strings (in COMMAND; without any, the record is appended):
+              {}     the record              {.}    without its extension
+              {/}    the basename            {//}   the dirname
+              {/.}   basename, no extension  {#}    the job's number   {%}  its slot
+              {N}    value N (source N, or column N with --colsep); also {N.} {N/} {N//} {N/.}
+              {name} a column named by --header :
+
+            Examples:
+              find . -name '*.log' -print0 | pfutures run -0 -j8 gzip
+              pfutures run -k convert {} {.}.png ::: *.jpg
+              pfutures run 'wc -l < {}' < files.txt
+              find . -print0 | pfutures run -0 -X rm -f
+              pfutures run --joblog log --resume --retries 3 --timeout 5m ./job < inputs
+
+            """
+        case .copy:
+            return """
+
+            Examples:
+              find src -type f -printf '%p\\tdst/%P\\n' | pfutures copy --parents -j8
+              pfutures copy --preserve --joblog copies.log < pairs.tsv
+
+            """
+        }
+    }
+
     /// What follows the options in the usage line.
     static func trailingUsage(for subcommand: Subcommand) -> String {
         switch subcommand {
-        case .run: return "[--] [COMMAND [INITIAL-ARGS...]] [::: ARGS... | :::: FILES...]..."
-        case .copy: return "(records: SRC<TAB>DST lines, or SRC NUL DST NUL with -0)"
+        case .run: return "[OPTIONS] [--] [COMMAND [INITIAL-ARGS...]] [::: ARGS... | :::: FILES...]..."
+        case .copy: return "[OPTIONS] (records: SRC<TAB>DST lines, or SRC NUL DST NUL with -0)"
         }
     }
 }

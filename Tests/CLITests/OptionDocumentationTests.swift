@@ -33,7 +33,52 @@ private func tableOptions() -> Set<String> {
     return names
 }
 
+/// The EXAMPLES section's commands as a reader of the man source means
+/// them: `.B` lines and the lines of `.nf` blocks, with `\-` as `-` and
+/// `\e` or `\\` as a backslash.
+private func exampleCommands() throws -> [String] {
+    let text = try String(contentsOf: packageRoot.appendingPathComponent("man/pfutures.1"), encoding: .utf8)
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    guard let start = lines.firstIndex(of: ".SH EXAMPLES") else { return [] }
+    let end = lines[(start + 1)...].firstIndex { $0.hasPrefix(".SH ") } ?? lines.count
+    var commands: [String] = []
+    var literal = false
+    for line in lines[(start + 1)..<end] {
+        if line == ".nf" { literal = true; continue }
+        if line == ".fi" { literal = false; continue }
+        guard literal || line.hasPrefix(".B ") else { continue }
+        let source = literal ? line : String(line.dropFirst(3))
+        commands.append(source.replacingOccurrences(of: "\\-", with: "-").replacingOccurrences(of: "\\e", with: "\\")
+            .replacingOccurrences(of: "\\\\", with: "\\"))
+    }
+    return commands
+}
+
 @Suite struct OptionDocumentationTests {
+    @Test func examplesSurviveRenderingByteForByte() throws {
+        let commands = try exampleCommands()
+        #expect(commands.count >= 8, "\(commands)")
+        let groff = Process()
+        groff.executableURL = URL(fileURLWithPath: "/usr/bin/groff")
+        guard FileManager.default.isExecutableFile(atPath: groff.executableURL!.path) else {
+            Issue.record("groff is not installed (make deps installs groff-base): cannot render the man page")
+            return
+        }
+        // Wide lines, no overstriking: what a reader copies from `man pfutures`.
+        groff.arguments = ["-man", "-Tutf8", "-P-cbou", "-rLL=300n", packageRoot.appendingPathComponent("man/pfutures.1").path]
+        let out = Pipe()
+        groff.standardOutput = out
+        groff.standardError = FileHandle.nullDevice
+        try groff.run()
+        let rendered = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        groff.waitUntilExit()
+        let shown = Set(rendered.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+        for command in commands {
+            let survives = shown.contains(command.trimmingCharacters(in: .whitespaces))
+            #expect(survives, "rendered differently: \(command)")
+        }
+    }
+
     @Test func manPageDocumentsExactlyTheOptionsThatExist() throws {
         let documented = try manPageOptions()
         let defined = tableOptions()
