@@ -8,7 +8,7 @@ RELEASE_FLAGS := -c release --static-swift-stdlib
 # parallel: the tests compare pfutures' input sources with GNU parallel's.
 DEBIAN_DEPS := libpopt-dev pkg-config groff-base parallel
 
-.PHONY: all build deps test tsan lint-man install clean bench bench-core
+.PHONY: all build deps test tsan lint-man install uninstall completions clean bench bench-core
 
 all: build
 
@@ -43,10 +43,33 @@ lint-man:
 	@out=$$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z man/pfutures.1 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out" >&2; echo "man/pfutures.1: groff warnings" >&2; exit 1; fi
 
-install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/pfutures" $(DESTDIR)$(PREFIX)/bin/pfutures
-	install -m 644 man/pfutures.1 $(DESTDIR)$(PREFIX)/share/man/man1/pfutures.1
+# Installs what `make` built; it compiles nothing, so `sudo make install`
+# never builds as root.
+BINARY := .build/release/pfutures
+BASH_COMPLETIONS := $(PREFIX)/share/bash-completion/completions/pfutures
+ZSH_COMPLETIONS := $(PREFIX)/share/zsh/vendor-completions/_pfutures
+FISH_COMPLETIONS := $(PREFIX)/share/fish/vendor_completions.d/pfutures.fish
+
+install:
+	@[ -x $(BINARY) ] || { echo "make install: no built binary in $(BINARY); run make first" >&2; exit 1; }
+	install -D -m 755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/pfutures
+	install -D -m 644 man/pfutures.1 $(DESTDIR)$(PREFIX)/share/man/man1/pfutures.1
+	install -D -m 644 completions/pfutures.bash $(DESTDIR)$(BASH_COMPLETIONS)
+	install -D -m 644 completions/_pfutures $(DESTDIR)$(ZSH_COMPLETIONS)
+	install -D -m 644 completions/pfutures.fish $(DESTDIR)$(FISH_COMPLETIONS)
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/pfutures $(DESTDIR)$(PREFIX)/share/man/man1/pfutures.1 \
+		$(DESTDIR)$(BASH_COMPLETIONS) $(DESTDIR)$(ZSH_COMPLETIONS) $(DESTDIR)$(FISH_COMPLETIONS)
+
+# Writes completions/ from the option table (a test fails when they drift).
+completions: build
+	for shell in bash zsh fish; do \
+		"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/pfutures" __completions $$shell > completions/$$shell.tmp || exit 1; \
+	done
+	mv completions/bash.tmp completions/pfutures.bash
+	mv completions/zsh.tmp completions/_pfutures
+	mv completions/fish.tmp completions/pfutures.fish
 
 bench: build bench-core
 	bench/run.sh

@@ -14,6 +14,13 @@ public enum PfuturesMain {
         if arguments.first == Array(WorkerServer.argument.utf8) {
             return WorkerServer.serve(tasks: [Job.self, InitializerJob.self])
         }
+        if arguments.first == Array(Completions.argument.utf8) {
+            guard arguments.count == 2, let script = Completions.script(for: String(decoding: arguments[1], as: UTF8.self)) else {
+                return usageError("\(Completions.argument): bash, zsh or fish", hint: "pfutures --help")
+            }
+            print(script, terminator: "")
+            return ExitStatus.success
+        }
         guard let word = arguments.first.map({ String(decoding: $0, as: UTF8.self) }) else {
             return usageError("missing subcommand", hint: "pfutures --help")
         }
