@@ -7,6 +7,7 @@
 package final class RecordFeed {
     private let stream: RecordReader?
     private let product: SourceProduct?
+    private var held: [InputRecord]?   // --shuf: all records, in the order they will run
     private let splitter: ColumnSplitter?
     private let endMarker: [UInt8]?
     private var ended = false
@@ -31,11 +32,21 @@ package final class RecordFeed {
         names = sources.headerNames
     }
 
+    /// `--shuf`: reads every record now and hands them out in random order.
+    package func shuffle() {
+        var all: [InputRecord] = []
+        while let record = next() { all.append(record) }
+        all.shuffle()
+        all.reverse()  // handed out from the end
+        held = all
+    }
+
     /// The errno of a failed read of the stream, if reading stopped on one.
     package var readError: Int32? { stream?.readError }
 
     /// The next record, or nil at the end of input (or at `-E`'s marker).
     package func next() -> InputRecord? {
+        if held != nil { return held!.popLast() }
         guard !ended else { return nil }
         if let product {
             guard let tuple = product.next() else { return nil }

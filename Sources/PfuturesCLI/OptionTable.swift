@@ -7,7 +7,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case jobs = 1, maxProcs, maxWorkers
     case argFile, null, delimiter
     case shell, replace, maxArgs, shellTemplate
-    case tagString, results
+    case tagString, results, nice, shuffle
     case colsep, header, link, contextReplace, multipleArgs, maxChars, maxLines, exitIfTooLong, endOfFile, noRunIfEmpty
     case timeout, killAfter, deadline, halt, initializer
     case group, lineBuffer, ungroup, keepOrder, tag, verbose, dryRun, progress
@@ -78,6 +78,10 @@ enum OptionTable {
                    help: "input ends at a record equal to STR", commands: [.run]),
         OptionSpec(id: .noRunIfEmpty, long: "no-run-if-empty", short: "r", value: nil,
                    help: "accepted for xargs: empty input never runs a job", commands: [.run]),
+        OptionSpec(id: .shuffle, long: "shuf", short: nil, value: nil,
+                   help: "run the jobs in random order (reads all records first)", commands: [.run]),
+        OptionSpec(id: .nice, long: "nice", short: nil, value: "N",
+                   help: "run jobs with niceness raised by N, as nice -n N (pfutures too)"),
         OptionSpec(id: .colsep, long: "colsep", short: nil, value: "SEP",
                    help: "split each record into columns {1}, {2}, ... at SEP (a regular expression)", commands: [.run]),
         OptionSpec(id: .header, long: "header", short: nil, value: ":",

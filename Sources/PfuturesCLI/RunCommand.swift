@@ -20,7 +20,16 @@ struct RunCommand {
         SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
         SignalWatcher.watchStdout(for: control)
 
+        if let niceness = config.niceness {
+            // As `nice -n N`: jobs, and worker processes, inherit it from pfutures.
+            errno = 0
+            if nice(niceness) == -1 && errno != 0 {
+                reportError("--nice \(niceness): \(errnoText(errno))")
+                return ExitStatus.usage
+            }
+        }
         guard let feed = openFeed(wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
+        if config.shuffle { feed.shuffle() }
         if let names = feed.names {
             config.template = config.template.resolving(names: names)
             config.tagString = config.tagString?.resolving(names: names)

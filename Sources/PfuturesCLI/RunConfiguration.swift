@@ -51,6 +51,9 @@ struct RunConfiguration {
     var outputMode = OutputMode.group
     var keepOrder = false
     var tag = false
+    var shuffle = false
+    /// --nice N: niceness added to pfutures' own (jobs inherit it).
+    var niceness: Int32?
     /// --tagstring: the tag, as a template of its own.
     var tagString: CommandTemplate?
     /// --results DIR.
@@ -137,6 +140,12 @@ struct RunConfiguration {
                 guard text == ":" else { throw UsageError(message: "--header: '\(text)' is not ':' (the first record names the columns)") }
                 header = true
             case .link: linkSources = true
+            case .shuffle: shuffle = true
+            case .nice:
+                guard let n = Int32(text), n >= -40, n <= 40 else {
+                    throw UsageError(message: "--nice: '\(text)' is not a niceness from -40 to 40")
+                }
+                niceness = n
             case .shellTemplate: throughShell = true
             case .timeout where text.hasSuffix("%"):
                 guard let p = Double(text.dropLast()), p > 0, p.isFinite else {

@@ -91,4 +91,15 @@ import Testing
         #expect(r.status == 125 && r.err.contains("job 4 timed out"), "\(r)")
         #expect(Date().timeIntervalSince(started) < 20)
     }
+
+    @Test func niceAndShuffle() throws {
+        let niceness = ["sh", "-c", "cut -d' ' -f19 /proc/$$/stat"]
+        let base = Int(try Harness().run(["run"] + niceness, input: "a\n").outLines.first ?? "") ?? 0
+        let nice = try Harness().run(["run", "--nice", "7"] + niceness, input: "a\n")
+        #expect(nice.status == 0 && nice.outLines == ["\(min(19, base + 7))"], "the job runs 7 nicer: \(nice)")
+        let shuffled = try Harness().run(["run", "-j1", "-k", "--shuf", "echo"], input: (1...50).map { "\($0)\n" }.joined())
+        let order = shuffled.outLines.compactMap { Int($0) }
+        #expect(order.sorted() == Array(1...50), "every record once: \(shuffled)")
+        #expect(order != Array(1...50), "not in input order (one chance in 50! to fail)")
+    }
 }
