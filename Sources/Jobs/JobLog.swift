@@ -106,14 +106,14 @@ package struct JobLogError: Error {
     package let reason: String
 }
 
-/// What an existing job log says about commands, for --resume.
+/// What an existing job log says about commands, for --resume. Commands
+/// are compared as the shell would split them, so a log written by GNU
+/// parallel (`'it'"'"'s'`) matches ours (`'it'\''s'`).
 package struct JobLogHistory: Sendable {
-    /// Commands (as log fields) with at least one successful line.
-    package private(set) var succeeded: Set<[UInt8]> = []
+    /// Commands (as shell words) with at least one successful line.
+    package private(set) var succeeded: Set<[[UInt8]]> = []
     /// Commands with any line at all.
-    package private(set) var recorded: Set<[UInt8]> = []
-    /// The highest sequence number in the log.
-    package private(set) var lastSequence = 0
+    package private(set) var recorded: Set<[[UInt8]]> = []
 
     /// Reads the log at `path`; a missing file is an empty history.
     package init(path: [UInt8]) {
@@ -124,13 +124,57 @@ package struct JobLogHistory: Sendable {
         while let line = reader.next() {
             let fields = line.split(separator: 0x09, maxSplits: 8, omittingEmptySubsequences: false)
             guard fields.count == 9, let sequence = Int(String(decoding: fields[0], as: UTF8.self)) else { continue }
-            let command = Array(fields[8])
+            _ = sequence
+            let command = Self.words(Array(fields[8]))
             recorded.insert(command)
-            lastSequence = max(lastSequence, sequence)
             let exitValue = String(decoding: fields[6], as: UTF8.self).trimmingSpaces
             let signal = String(decoding: fields[7], as: UTF8.self).trimmingSpaces
             if exitValue == "0" && signal == "0" { succeeded.insert(command) }
         }
+    }
+}
+
+extension JobLogHistory {
+    /// A job-log Command field split into words as a POSIX shell would
+    /// (quotes and backslashes removed), the key --resume compares.
+    package static func words(_ field: [UInt8]) -> [[UInt8]] {
+        var words: [[UInt8]] = []
+        var word: [UInt8] = []
+        var inWord = false
+        var i = 0
+        func byte(at n: Int) -> UInt8? { n < field.count ? field[n] : nil }
+        while i < field.count {
+            let c = field[i]
+            switch c {
+            case 0x20, 0x09:
+                if inWord { words.append(word); word = []; inWord = false }
+            case 0x27:  // '...': everything literal
+                inWord = true
+                i += 1
+                while i < field.count && field[i] != 0x27 { word.append(field[i]); i += 1 }
+            case 0x22:  // "...": backslash escapes only $ ` " \
+                inWord = true
+                i += 1
+                while i < field.count && field[i] != 0x22 {
+                    if field[i] == 0x5C, let next = byte(at: i + 1), [0x24, 0x60, 0x22, 0x5C].contains(next) {
+                        word.append(next)
+                        i += 2
+                    } else {
+                        word.append(field[i])
+                        i += 1
+                    }
+                }
+            case 0x5C:
+                inWord = true
+                if let next = byte(at: i + 1) { word.append(next); i += 1 }
+            default:
+                inWord = true
+                word.append(c)
+            }
+            i += 1
+        }
+        if inWord { words.append(word) }
+        return words
     }
 }
 

@@ -55,16 +55,18 @@ struct RunCommand {
         let progress = config.progress ? ProgressReporter(control: control, sink: sink, showBytes: config.copy != nil) : nil
         progress?.start()
 
-        var sequence = history?.lastSequence ?? 0
+        // A job's number is its place in the input, on a resumed run too: GNU
+        // parallel resumes by these numbers, and {#} stays the same.
+        var sequence = 0
         var lastStart: ContinuousClock.Instant?
         let nextJob = jobRecords(from: feed, control: control)
         while !control.isStopping, let records = nextJob() {
             sequence += 1
             control.jobRead()
             if let history {
-                let key = JobLogEntry.field(runner.command(sequence: sequence, records: records))
-                if skipsOnResume(key, history: history) {
-                    runner.skipped(sequence: sequence, command: key)
+                let field = JobLogEntry.field(runner.command(sequence: sequence, records: records))
+                if skipsOnResume(JobLogHistory.words(field), history: history) {
+                    runner.skipped(sequence: sequence, command: field)
                     continue
                 }
             }
@@ -171,7 +173,7 @@ struct RunCommand {
     }
 
     /// Whether the job whose job-log Command field is `key` is skipped.
-    private func skipsOnResume(_ key: [UInt8], history: JobLogHistory) -> Bool {
+    private func skipsOnResume(_ key: [[UInt8]], history: JobLogHistory) -> Bool {
         switch config.resume {
         case .none: return false
         case .all: return history.recorded.contains(key)

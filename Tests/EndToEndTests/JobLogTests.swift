@@ -90,4 +90,25 @@ private func logLines(_ h: Harness, _ name: String = "log") -> [[String]] {
         let theirs = try GNUParallel.run(["--resume", "--joblog", "mine", "echo"], input: "q1\nq2\nq3\n", in: h.directory)
         #expect(theirs == "q3\n", "GNU parallel read our log and ran only the missing job")
     }
+
+    @Test func resumedJobsKeepTheirPlaceInTheInput() throws {
+        let h = try Harness()
+        _ = try h.run(["run", "--joblog", "log", "echo", "{#}"], input: "a\nb\nc\n")
+        // -k prints the resumed jobs (#15: it printed nothing), {#} is the
+        // place in the input, so the logged commands still match, and Seq too.
+        let r = try h.run(["run", "-k", "--joblog", "log", "--resume", "echo", "{#}"], input: "a\nb\nc\nd\ne\n")
+        #expect(r.status == 0 && r.out == "4\n5\n", "\(r)")
+        let seqs = logLines(h).dropFirst().compactMap { Int($0[0]) }.sorted()
+        #expect(seqs == [1, 2, 3, 4, 5], "\(seqs)")
+    }
+
+    @Test func commandsMatchAsShellWordsWhateverTheQuoting() throws {
+        let h = try Harness()
+        // GNU parallel's quoting of "it's" and of a tab-free field with spaces.
+        let header = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
+        try h.write("log", header + "1\t:\t1\t0.1\t0\t5\t0\t0\techo 'it'\"'\"'s'\n"
+                           + "2\t:\t1\t0.1\t0\t5\t0\t0\techo \"a b\"\n")
+        let r = try h.run(["run", "-k", "--joblog", "log", "--resume", "echo"], input: "it's\na b\nnew\n")
+        #expect(r.out == "new\n", "only the job GNU parallel did not log: \(r)")
+    }
 }
