@@ -148,7 +148,7 @@ struct RunConfiguration {
                 niceness = n
             case .shellTemplate: throughShell = true
             case .timeout where text.hasSuffix("%"):
-                guard let p = Double(text.dropLast()), p > 0, p.isFinite else {
+                guard let p = Double(text.dropLast()), p > 0, p <= 1e6 else {
                     throw UsageError(message: "--timeout: '\(text)' is not a positive percentage")
                 }
                 timeoutPercent = p
@@ -326,7 +326,8 @@ struct RunConfiguration {
         if digits.hasSuffix("B") { digits.removeLast() }
         var multiplier = 1
         if let last = digits.last, let unit = units[last] { multiplier = unit; digits.removeLast() }
-        guard let value = Double(digits), value >= 0, value.isFinite else {
+        // Sizes past 2^62 bytes would overflow Int: no machine has them.
+        guard let value = Double(digits), value >= 0, value.isFinite, value * Double(multiplier) < 0x1p62 else {
             throw UsageError(message: "--memfree: '\(text)' is not a size like 512M or 2G")
         }
         return Int(value * Double(multiplier))

@@ -24,7 +24,8 @@ private func configure(_ words: [String]) throws -> RunConfiguration {
     }
 
     @Test(arguments: [["-j", "+x"], ["--jobs="], ["-j", "x"], ["-n", "0"], ["--timeout", "0"], ["--timeout", "nan"],
-                      ["--halt", "soon,fail=0"], ["-d", "ab"], ["--shell-template"], ["-I", "@"]])
+                      ["--halt", "soon,fail=0"], ["-d", "ab"], ["--shell-template"], ["-I", "@"],
+                      ["--memfree", "8589934592G"], ["--timeout", "1e300%"], ["--timeout", "1e300d"]])
     func badValuesAreUsageErrors(words: [String]) {
         #expect(throws: UsageError.self) { try configure(words) }
     }
