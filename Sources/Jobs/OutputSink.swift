@@ -49,6 +49,9 @@ package final class OutputSink: @unchecked Sendable {
     /// the lock is released, since it stops the run and cancelled jobs
     /// complete here in turn.
     private var closeToAnnounce = false
+    /// The live status line (`--progress` on a terminal): cleared before
+    /// anything is written and drawn again after, so no output lands on it.
+    private var status: [UInt8]?
 
     /// - Parameters:
     ///   - keepOrder: release blocks in sequence order (`-k`).
@@ -105,6 +108,12 @@ package final class OutputSink: @unchecked Sendable {
         locked { write(bytes, to: stream == .stdout ? 1 : 2) }
     }
 
+    /// Shows `line` (no newline) as the terminal's live status line, or
+    /// removes it (nil).
+    package func showStatus(_ line: [UInt8]?) {
+        locked { status = line }
+    }
+
     /// Writes a message or command echo to stderr without mixing with output.
     package func writeStderr(_ bytes: [UInt8]) {
         locked { write(bytes, to: 2) }
@@ -128,10 +137,13 @@ package final class OutputSink: @unchecked Sendable {
         closeToAnnounce = true
     }
 
-    /// Runs `body` under the lock, then announces a closed stdout outside it.
+    /// Runs `body` under the lock (with the status line out of the way),
+    /// then announces a closed stdout outside it.
     private func locked(_ body: () -> Void) {
         let announce: Bool = lock.withLock { _ in
+            if status != nil { write(Array("\r\u{1B}[K".utf8), to: 2) }
             body()
+            if let status { write(Array("\r".utf8) + status, to: 2) }
             defer { closeToAnnounce = false }
             return closeToAnnounce
         }

@@ -7,7 +7,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case jobs = 1, maxProcs, maxWorkers
     case argFile, null, delimiter
     case shell, replace, maxArgs, shellTemplate
-    case tagString, results, nice, shuffle
+    case tagString, results, nice, shuffle, bar, eta
     case colsep, header, link, contextReplace, multipleArgs, maxChars, maxLines, exitIfTooLong, endOfFile, noRunIfEmpty
     case timeout, killAfter, deadline, halt, initializer
     case group, lineBuffer, ungroup, keepOrder, tag, verbose, dryRun, progress
@@ -118,7 +118,11 @@ enum OptionTable {
         OptionSpec(id: .verbose, long: "verbose", short: "t", value: nil, help: "print each command on stderr before it runs"),
         OptionSpec(id: .dryRun, long: "dry-run", short: nil, value: nil, help: "print the commands on stdout, run nothing"),
         OptionSpec(id: .progress, long: "progress", short: nil, value: nil,
-                   help: "show done/running/failed/read, rate and ETA on stderr"),
+                   help: "show done/running/failed/read, elapsed time, rate and ETA on stderr"),
+        OptionSpec(id: .eta, long: "eta", short: nil, value: nil,
+                   help: "same as --progress (GNU parallel spelling; the ETA shows once input has ended)"),
+        OptionSpec(id: .bar, long: "bar", short: nil, value: nil,
+                   help: "show a progress bar on stderr: share done, done/read, elapsed time, ETA"),
         OptionSpec(id: .jobLog, long: "joblog", short: nil, value: "FILE",
                    help: "log each finished job to FILE (- for stderr), in GNU parallel's columns"),
         OptionSpec(id: .events, long: "events", short: nil, value: "FILE",

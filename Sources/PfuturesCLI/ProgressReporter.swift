@@ -1,6 +1,7 @@
-// --progress: a status line on stderr, redrawn in place on a terminal and
-// printed as plain periodic lines otherwise. It goes through the output
-// sink's lock, so it never lands inside a job's output.
+// --progress, --eta and --bar: a status line on stderr. On a terminal it is
+// the sink's live status line (cleared around every piece of job output, cut
+// to the terminal's width, redrawn four times a second) and ends with a final
+// line; elsewhere it is a plain line every two seconds and a final one.
 import FuturesCore
 import Jobs
 import ProcessPool
@@ -9,17 +10,22 @@ import Glibc
 #endif
 
 final class ProgressReporter: Sendable {
+    /// How the status reads.
+    enum Style: Sendable { case counts, bar }
+
     private let control: RunControl
     private let sink: OutputSink
     private let onTerminal: Bool
     private let showBytes: Bool
+    private let style: Style
     private let done = StopSwitch()
     private let started = ContinuousClock.now
 
-    init(control: RunControl, sink: OutputSink, showBytes: Bool) {
+    init(control: RunControl, sink: OutputSink, showBytes: Bool, style: Style) {
         self.showBytes = showBytes
         self.control = control
         self.sink = sink
+        self.style = style
         self.onTerminal = isatty(2) != 0
     }
 
@@ -30,30 +36,46 @@ final class ProgressReporter: Sendable {
             while true {
                 pfd.revents = 0
                 if poll(&pfd, 1, interval) != 0 { return }
-                draw(final: false)
+                let text = status(final: false)
+                if onTerminal { sink.showStatus(Array(fitted(text).utf8)) } else { sink.writeStderr(Array((text + "\n").utf8)) }
             }
         }
     }
 
-    /// Stops redrawing and prints the final state.
+    /// Stops redrawing and prints the final state as a line of its own.
     func finish() {
         done.fire()
-        draw(final: true)
+        if onTerminal { sink.showStatus(nil) }
+        sink.writeStderr(Array((status(final: true) + "\n").utf8))
     }
 
-    private func draw(final: Bool) {
+    private func status(final: Bool) -> String {
         let c = control.counts
-        let elapsed = ContinuousClock.now - started
-        let seconds = max(0.001, elapsed.inSeconds)
+        let seconds = max(0.001, (ContinuousClock.now - started).inSeconds)
         let rate = Double(c.finished) / seconds
-        var text = "pfutures: \(c.finished) done, \(c.running) running, \(c.unsuccessful) failed, \(c.read) read, "
-            + String(format1(rate)) + (showBytes ? " files/s, " + format1(Double(c.bytesCopied) / seconds / 1_048_576) + " MiB/s"
-                                                 : " jobs/s")
-        if c.inputEnded && rate > 0 && !final {
-            text += ", ETA \(Int((Double(c.read - c.finished) / rate).rounded(.up)))s"
+        let eta = c.inputEnded && rate > 0 && !final ? ", ETA \(Int((Double(c.read - c.finished) / rate).rounded(.up)))s" : ""
+        let elapsed = "\(Int(seconds))s"
+        switch style {
+        case .bar:
+            // The share is of the records read so far until input ends.
+            let share = c.read > 0 ? Double(c.finished) / Double(c.read) : 0
+            let width = 20
+            let filled = Int(share * Double(width))
+            let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+            return "pfutures: \(Int(share * 100))% [\(bar)] \(c.finished)/\(c.read)\(c.inputEnded ? "" : "+") in \(elapsed)\(eta)"
+        case .counts:
+            let speed = showBytes ? format1(rate) + " files/s, " + format1(Double(c.bytesCopied) / seconds / 1_048_576) + " MiB/s"
+                                  : format1(rate) + " jobs/s"
+            return "pfutures: \(c.finished) done, \(c.running) running, \(c.unsuccessful) failed, \(c.read) read, "
+                + "\(elapsed), \(speed)\(eta)"
         }
-        let line = onTerminal ? "\r\u{1B}[K" + text + (final ? "\n" : "") : text + "\n"
-        sink.writeStderr(Array(line.utf8))
+    }
+
+    /// `text` cut to one character less than the terminal is wide.
+    private func fitted(_ text: String) -> String {
+        var size = winsize()
+        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1 else { return text }
+        return String(text.prefix(Int(size.ws_col) - 1))
     }
 
     private func format1(_ value: Double) -> String {

@@ -52,7 +52,7 @@ struct RunCommand {
         let sink = OutputSink(keepOrder: config.keepOrder) { control.stdoutClosed() }
         let runner = JobRunner(config: config, executor: executor, sink: sink, control: control, jobLog: jobLog,
                                events: events)
-        let progress = config.progress ? ProgressReporter(control: control, sink: sink, showBytes: config.copy != nil) : nil
+        let progress = config.progress.map { ProgressReporter(control: control, sink: sink, showBytes: config.copy != nil, style: $0) }
         progress?.start()
 
         // A job's number is its place in the input, on a resumed run too: GNU

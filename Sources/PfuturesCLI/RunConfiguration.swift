@@ -68,7 +68,8 @@ struct RunConfiguration {
     var deadline: Duration?
     var halt: HaltPolicy?
     var initializer: [UInt8]?
-    var progress = false
+    /// --progress/--eta (counts) or --bar.
+    var progress: ProgressReporter.Style?
     var jobLog: [UInt8]?
     var events: [UInt8]?
     var retry = RetryPolicy()
@@ -157,7 +158,8 @@ struct RunConfiguration {
             case .deadline: deadline = try Self.seconds(text, option: "--deadline")
             case .halt: halt = try Self.halt(text)
             case .initializer: initializer = raw
-            case .progress: progress = true
+            case .progress, .eta: progress = progress ?? .counts
+            case .bar: progress = .bar
             case .jobLog: jobLog = raw
             case .events: events = raw
             case .retries: retry.retries = try Self.count(text, option: "--retries", allowZero: true)

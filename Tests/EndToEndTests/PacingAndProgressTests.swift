@@ -44,4 +44,31 @@ import Testing
         #expect(screen.contains("\r\u{1B}[K"), "redrawn in place: \(screen.debugDescription)")
         #expect(screen.contains("3 done"), "\(screen.debugDescription)")
     }
+
+    @Test func jobOutputNeverLandsOnTheStatusLine() throws {
+        let h = try Harness()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        // Output and status share the terminal: each output line must start
+        // on a cleared line, and a final status line ends the run.
+        let command = "seq 4 | \(Harness.binary) run -j2 --progress sh -c 'sleep 0.6; echo out $1' sh"
+        process.arguments = ["-qec", command, h.file("typescript")]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let screen = String(decoding: h.read("typescript"), as: UTF8.self)
+        for n in 1...4 {
+            #expect(screen.contains("\r\u{1B}[Kout \(n)"), "out \(n) starts on a cleared line: \(screen.debugDescription)")
+        }
+        #expect(!screen.contains("jobs/sout"), "\(screen.debugDescription)")
+        #expect(screen.contains("pfutures: 4 done, 0 running, 0 failed, 4 read"), "a final line: \(screen.debugDescription)")
+    }
+
+    @Test func barAndEtaShowTheShareDone() throws {
+        let bar = try Harness().run(["run", "--bar", "echo"], input: "a\nb\n")
+        #expect(bar.err.contains("pfutures: 100% [####################] 2/2 in "), "\(bar)")
+        let eta = try Harness().run(["run", "--eta", "echo"], input: "a\n")
+        #expect(eta.err.contains("pfutures: 1 done, 0 running, 0 failed, 1 read"), "\(eta)")
+    }
 }
