@@ -71,13 +71,15 @@ package final class JobLogWriter: Sendable {
     package static let header = Array("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n".utf8)
     private let fd: Int32
     private let ownsFD: Bool
-    private let lock = Mutex<Void>(())
+    private let lock = Mutex<Bool>(false)  // true once a write failed
+    private let path: [UInt8]
 
     /// Opens `path` (`-` for stderr). With `append`, an existing log is
     /// continued (for --resume); otherwise it is replaced. The header is
     /// written when the file is new or empty.
     /// - Throws: the errno text when the file cannot be opened.
     package init(path: [UInt8], append: Bool) throws(JobLogError) {
+        self.path = path == [0x2D] ? Array("standard error".utf8) : path
         if path == [0x2D] {
             fd = 2
             ownsFD = false
@@ -94,9 +96,19 @@ package final class JobLogWriter: Sendable {
 
     deinit { if ownsFD { close(fd) } }
 
-    package func append(_ entry: JobLogEntry) {
+    /// Appends `entry`; the first failed write returns what to tell the
+    /// user (a full disk must not leave a torn log unnoticed), later ones nil.
+    package func append(_ entry: JobLogEntry) -> [UInt8]? {
         let line = entry.line
-        lock.withLock { _ in try? writeAll(fd, line) }
+        return lock.withLock { failed -> [UInt8]? in
+            do throws(WriteFailure) { try writeAll(fd, line) } catch {
+                defer { failed = true }
+                guard !failed else { return nil }
+                let code: Int32 = if case .failed(let code) = error { code } else { EPIPE }
+                return Array("cannot write job log ".utf8) + path + Array(": \(errnoText(code))".utf8)
+            }
+            return nil
+        }
     }
 }
 

@@ -38,7 +38,7 @@ package final class OutputSink: @unchecked Sendable {
 
     private let lock = Mutex<Void>(())
     private let keepOrder: Bool
-    private let onStdoutClosed: @Sendable () -> Void
+    private let onStdoutClosed: @Sendable (WriteFailure) -> Void
     private var nextSequence = 1
     private var held: [Int: JobOutput] = [:]
     private var heldMemory = 0
@@ -48,15 +48,16 @@ package final class OutputSink: @unchecked Sendable {
     /// Set under the lock by the first EPIPE; `onStdoutClosed` runs after
     /// the lock is released, since it stops the run and cancelled jobs
     /// complete here in turn.
-    private var closeToAnnounce = false
+    private var closeToAnnounce: WriteFailure?
     /// The live status line (`--progress` on a terminal): cleared before
     /// anything is written and drawn again after, so no output lands on it.
     private var status: [UInt8]?
 
     /// - Parameters:
     ///   - keepOrder: release blocks in sequence order (`-k`).
-    ///   - onStdoutClosed: called once, on the first EPIPE writing stdout.
-    package init(keepOrder: Bool, onStdoutClosed: @escaping @Sendable () -> Void) {
+    ///   - onStdoutClosed: called once, on the first failed write to stdout:
+    ///     `.closed` (EPIPE, `| head -1`) or another errno (a full disk).
+    package init(keepOrder: Bool, onStdoutClosed: @escaping @Sendable (WriteFailure) -> Void) {
         self.keepOrder = keepOrder
         self.onStdoutClosed = onStdoutClosed
     }
@@ -134,20 +135,20 @@ package final class OutputSink: @unchecked Sendable {
     private func noteFailure(_ failure: WriteFailure, fd: Int32) {
         guard fd == 1, !stdoutClosed else { return }
         stdoutClosed = true
-        closeToAnnounce = true
+        closeToAnnounce = failure
     }
 
     /// Runs `body` under the lock (with the status line out of the way),
     /// then announces a closed stdout outside it.
     private func locked(_ body: () -> Void) {
-        let announce: Bool = lock.withLock { _ in
+        let announce: WriteFailure? = lock.withLock { _ in
             if status != nil { write(Array("\r\u{1B}[K".utf8), to: 2) }
             body()
             if let status { write(Array("\r".utf8) + status, to: 2) }
-            defer { closeToAnnounce = false }
+            defer { closeToAnnounce = nil }
             return closeToAnnounce
         }
-        if announce { onStdoutClosed() }
+        if let announce { onStdoutClosed(announce) }
     }
 }
 

@@ -156,8 +156,12 @@ struct JobRunner: Sendable {
         let (exitValue, signal) = JobLogEntry.columns(for: result.outcome)
         let received = config.copy != nil ? result.bytesCopied
                                           : (watch.output?.stdout.count ?? 0) + (watch.output?.stderr.count ?? 0)
-        jobLog?.append(JobLogEntry(sequence: plan.sequence, startTime: result.startedAt, runtime: result.runtime,
-                                   received: received, exitValue: exitValue, signal: signal, command: command))
+        let entry = JobLogEntry(sequence: plan.sequence, startTime: result.startedAt, runtime: result.runtime,
+                                received: received, exitValue: exitValue, signal: signal, command: command)
+        if let failure = jobLog?.append(entry) {
+            reportError(failure)
+            control.recordOwnFailure()
+        }
         if result.outcome == .timedOut {
             reportError(Array("job \(plan.sequence) timed out and was stopped: ".utf8) + command)
         }

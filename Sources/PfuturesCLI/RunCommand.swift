@@ -49,7 +49,9 @@ struct RunCommand {
             return ExitStatus.usage
         }
         control.attach(executor)
-        let sink = OutputSink(keepOrder: config.keepOrder) { control.stdoutClosed() }
+        let sink = OutputSink(keepOrder: config.keepOrder) { failure in
+            if case .failed(let code) = failure { control.stdoutFailed(errnoText(code)) } else { control.stdoutClosed() }
+        }
         let runner = JobRunner(config: config, executor: executor, sink: sink, control: control, jobLog: jobLog,
                                events: events)
         let progress = config.progress.map { ProgressReporter(control: control, sink: sink, showBytes: config.copy != nil, style: $0) }

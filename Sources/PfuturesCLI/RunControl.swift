@@ -148,6 +148,15 @@ final class RunControl: Sendable {
         state.withLock { $0.runtimes.count >= 3 ? $0.runtimes[$0.runtimes.count / 2] : nil }
     }
 
+    /// Standard output cannot be written (a full disk, an I/O error): said
+    /// once; nothing more starts, running jobs stop, and the run exits 1.
+    func stdoutFailed(_ reason: String) {
+        reportError("cannot write standard output: \(reason)")
+        recordOwnFailure()
+        stopStarting()
+        stopRunningJobs()
+    }
+
     /// SIGUSR1/SIGUSR2: the executor's cap moves, and the look-ahead with it.
     func adjustCap(by delta: Int) {
         attached?.adjustMaxWorkers(by: delta)

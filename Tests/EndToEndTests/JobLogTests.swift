@@ -111,4 +111,27 @@ private func logLines(_ h: Harness, _ name: String = "log") -> [[String]] {
         let r = try h.run(["run", "-k", "--joblog", "log", "--resume", "echo"], input: "it's\na b\nnew\n")
         #expect(r.out == "new\n", "only the job GNU parallel did not log: \(r)")
     }
+
+    @Test func aJobLogThatCannotBeWrittenIsAnErrorNotASilentTornLog() throws {
+        let r = try Harness().run(["run", "--joblog", "/dev/full", "echo"], input: "a\nb\n")
+        #expect(r.status == 1, "\(r)")
+        #expect(r.err.contains("cannot write job log /dev/full: No space left on device"), "\(r)")
+        #expect(r.err.components(separatedBy: "cannot write job log").count == 2, "said once: \(r)")
+        #expect(r.out.split(separator: "\n").sorted() == ["a", "b"], "the jobs' output is still written: \(r)")
+    }
+
+    @Test func aFullStdoutIsAnErrorWithAMessage() throws {
+        let h = try Harness()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "printf 'a\\nb\\n' | \"$0\" run echo > /dev/full", Harness.binary]
+        process.currentDirectoryURL = URL(fileURLWithPath: h.path)
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "not 141 as for a closed pipe: \(message)")
+        #expect(message.contains("cannot write standard output: No space left on device"), "\(message)")
+    }
 }
