@@ -12,13 +12,18 @@ package enum MachineLoad {
     }
 
     /// MemAvailable from /proc/meminfo, in bytes, or nil if unknown.
-    package static func availableMemory() -> Int? {
+    package static func availableMemory() -> Int? { memInfo("MemAvailable:") }
+
+    /// The machine's memory in bytes (MemTotal), if it can be read.
+    package static func totalMemory() -> Int? { memInfo("MemTotal:") }
+
+    private static func memInfo(_ key: String) -> Int? {
         let fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         let reader = RecordReader(fd: fd, format: .lines)
         while let line = reader.next() {
-            guard line.starts(with: Array("MemAvailable:".utf8)) else { continue }
+            guard line.starts(with: Array(key.utf8)) else { continue }
             let digits = line.drop { $0 < 0x30 || $0 > 0x39 }.prefix { $0 >= 0x30 && $0 <= 0x39 }
             return Int(String(decoding: digits, as: UTF8.self)).map { $0 * 1024 }
         }

@@ -20,6 +20,11 @@ struct RunCommand {
         SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
         SignalWatcher.watchStdout(for: control)
 
+        // A --memfree no machine state can meet would wait for ever, silently.
+        if let wanted = config.minFreeMemory, let total = MachineLoad.totalMemory(), wanted > total {
+            reportError("--memfree: \(wanted) bytes is more than this machine's memory (\(total) bytes)")
+            return ExitStatus.usage
+        }
         if let niceness = config.niceness {
             // As `nice -n N`: jobs, and worker processes, inherit it from pfutures.
             errno = 0
@@ -109,6 +114,12 @@ struct RunCommand {
         var inputFD: Int32 = 0
         if let path = config.argFile {
             inputFD = openPath(path, O_RDONLY | O_CLOEXEC)
+            var info = stat()
+            if inputFD >= 0 && fstat(inputFD, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+                close(inputFD)
+                inputFD = -1
+                errno = EISDIR
+            }
             if inputFD < 0 {
                 reportError(Array("cannot read ".utf8) + path + Array(": \(errnoText(errno))".utf8))
                 return nil

@@ -71,4 +71,16 @@ import Testing
         let eta = try Harness().run(["run", "--eta", "echo"], input: "a\n")
         #expect(eta.err.contains("pfutures: 1 done, 0 running, 0 failed, 1 read"), "\(eta)")
     }
+
+    @Test func aMemfreeNoMachineCanMeetIsAnErrorNotAnEndlessWait() throws {
+        let r = try Harness().run(["run", "--memfree", "100T", "true"], input: "a\n")
+        #expect(r.status == 1 && r.err.contains("--memfree: ") && r.err.contains("more than this machine's memory"), "\(r)")
+    }
+
+    @Test func anArgFileThatIsADirectoryIsNamed() throws {
+        let h = try Harness()
+        try FileManager.default.createDirectory(atPath: h.file("dir"), withIntermediateDirectories: true)
+        let r = try h.run(["run", "-a", "dir", "echo"], input: "")
+        #expect(r.status == 1 && r.err.contains("cannot read dir: Is a directory"), "\(r)")
+    }
 }
