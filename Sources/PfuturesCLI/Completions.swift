@@ -92,14 +92,13 @@ enum Completions {
         var lines = ["# fish completion for pfutures, \(header)",
                      "complete -c pfutures -f -n __fish_use_subcommand -a run -d 'run jobs from records'",
                      "complete -c pfutures -f -n __fish_use_subcommand -a copy -d 'copy files in parallel'"]
-        for command in Subcommand.allCases {
-            for spec in OptionTable.options(for: command) {
-                var line = "complete -c pfutures -n '__fish_seen_subcommand_from \(command.rawValue)'"
-                if let short = spec.short { line += " -s \(short)" }
-                if let long = spec.long { line += " -l \(long)" }
-                if spec.value != nil { line += takesPath(spec) ? " -r -F" : " -x" }
-                lines.append(line + " -d \(quote(summary(spec)))")
-            }
+        for spec in OptionTable.all {
+            let commands = Subcommand.allCases.filter { spec.commands.contains($0) }.map(\.rawValue)
+            var line = "complete -c pfutures -n '__fish_seen_subcommand_from \(commands.joined(separator: " "))'"
+            if let short = spec.short { line += " -s \(short)" }
+            if let long = spec.long { line += " -l \(long)" }
+            if spec.value != nil { line += takesPath(spec) ? " -r -F" : " -x" }
+            lines.append(line + " -d \(quote(summary(spec)))")
         }
         lines.append("")
         return lines.joined(separator: "\n")

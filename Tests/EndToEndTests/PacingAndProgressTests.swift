@@ -34,34 +34,30 @@ import Testing
         #expect(r.err.contains("pfutures: 2 done, 0 running, 0 failed, 2 read"), "\(r)")
     }
 
-    @Test func progressRedrawsInPlaceOnATerminal() throws {
+    /// What a terminal shows while `command` (a shell line) runs on it, as
+    /// script(1) records it.
+    private func terminalScreen(_ command: String) throws -> String {
         let h = try Harness()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        let command = "seq 3 | \(Harness.binary) run --progress sh -c 'sleep 0.4' > /dev/null"
         process.arguments = ["-qec", command, h.file("typescript")]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
-        let screen = String(decoding: h.read("typescript"), as: UTF8.self)
+        return String(decoding: h.read("typescript"), as: UTF8.self)
+    }
+
+    @Test func progressRedrawsInPlaceOnATerminal() throws {
+        let screen = try terminalScreen("seq 3 | \(Harness.binary) run --progress sh -c 'sleep 0.4' > /dev/null")
         #expect(screen.contains("\r\u{1B}[K"), "redrawn in place: \(screen.debugDescription)")
         #expect(screen.contains("3 done"), "\(screen.debugDescription)")
     }
 
     @Test func jobOutputNeverLandsOnTheStatusLine() throws {
-        let h = try Harness()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
         // Output and status share the terminal: each output line must start
         // on a cleared line, and a final status line ends the run.
-        let command = "seq 4 | \(Harness.binary) run -j2 --progress sh -c 'sleep 0.6; echo out $1' sh"
-        process.arguments = ["-qec", command, h.file("typescript")]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        let screen = String(decoding: h.read("typescript"), as: UTF8.self)
+        let screen = try terminalScreen("seq 4 | \(Harness.binary) run -j2 --progress sh -c 'sleep 0.6; echo out $1' sh")
         for n in 1...4 {
             #expect(screen.contains("\r\u{1B}[Kout \(n)"), "out \(n) starts on a cleared line: \(screen.debugDescription)")
         }
