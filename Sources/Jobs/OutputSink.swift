@@ -177,11 +177,15 @@ package final class LineReceiver: OutputReceiver {
     }
 
     package func receive(_ bytes: UnsafeRawBufferPointer, from stream: TaskStream) {
-        var pending = partial[stream, default: []]
-        pending.append(contentsOf: bytes)
-        guard let lastNewline = pending.lastIndex(of: 0x0A) else { partial[stream] = pending; return }
-        let lines = Array(pending[...lastNewline])
-        partial[stream] = Array(pending[(lastNewline + 1)...])
+        // Only the new bytes are searched and the held line grows in place,
+        // so a line of any length costs linear time (#15: 100 MiB took minutes).
+        guard let newline = bytes.lastIndex(of: 0x0A) else {
+            partial[stream, default: []].append(contentsOf: bytes)
+            return
+        }
+        var lines = partial.removeValue(forKey: stream) ?? []
+        lines.append(contentsOf: bytes[...newline])
+        if newline + 1 < bytes.count { partial[stream] = Array(bytes[(newline + 1)...]) }
         sink.writeLines(tagged(lines, stream), to: stream)
     }
 

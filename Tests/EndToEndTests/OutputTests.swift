@@ -103,4 +103,14 @@ import Testing
         #expect(r.stdout.count == count * (40960 + 2) + (1...count).map { String($0).count }.reduce(0, +))
         #expect(peak < 48 * 1024, "peak RSS \(peak) KiB while holding 60 MiB of output")
     }
+
+    @Test func aVeryLongLineCostsLinearTimeWithLineBuffer() throws {
+        // 64 MiB in one line: quadratic copying took minutes (#15); now about a second.
+        let started = Date()
+        let r = try Harness().run(["run", "--line-buffer", "sh", "-c", "head -c 67108864 /dev/zero | tr '\\0' x; echo"],
+                                  input: "go\n")
+        #expect(r.status == 0)
+        #expect(r.stdout.count == 67_108_865 && r.stdout.first == 0x78 && r.stdout.last == 0x0A, "\(r.stdout.count) bytes")
+        #expect(Date().timeIntervalSince(started) < 40, "generous bound, far below the old minutes")
+    }
 }
