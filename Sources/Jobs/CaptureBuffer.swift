@@ -14,8 +14,11 @@ package final class CaptureBuffer {
     /// Bytes held in memory before spilling to a file.
     package static let spillThreshold = 256 * 1024
 
+    /// Bytes after those in `file`: all of them until a spill, then only
+    /// what came after a write to the file failed (so the order holds).
     private var memory: [UInt8] = []
     private var file: Int32 = -1
+    private var fileLength: off_t = 0
     private var parked: (area: ParkingFile, offset: off_t)?
     package private(set) var count = 0
 
@@ -30,12 +33,18 @@ package final class CaptureBuffer {
 
     package func append(_ bytes: UnsafeRawBufferPointer) {
         count += bytes.count
-        if file >= 0 {
-            if (try? writeAll(file, bytes)) == nil { memory.append(contentsOf: bytes) }
-            return
+        if file >= 0 && memory.isEmpty {
+            do throws(WriteFailure) {
+                try writeAll(file, bytes)
+                fileLength += off_t(bytes.count)
+                return
+            } catch {
+                // A full TMPDIR: drop the part that made it, keep it all in memory.
+                _ = ftruncate(file, fileLength)
+            }
         }
         memory.append(contentsOf: bytes)
-        if memory.count > Self.spillThreshold { spill() }
+        if file < 0 && memory.count > Self.spillThreshold { spill() }
     }
 
     package func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
@@ -49,6 +58,7 @@ package final class CaptureBuffer {
         guard fd >= 0 else { return }
         if (try? writeAll(fd, memory)) == nil { close(fd); return }
         file = fd
+        fileLength = off_t(memory.count)
         memory = []
     }
 

@@ -18,6 +18,7 @@ enum SignalWatcher {
         var set = signalSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)  // a closed stdout is an EPIPE we handle, not a death
+        signal(SIGXFSZ, SIG_IGN)  // a file-size limit is an EFBIG we handle (jobs get the default back)
     }
 
     /// Starts the watching thread for `run`.

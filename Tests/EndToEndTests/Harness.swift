@@ -22,6 +22,8 @@ final class Harness {
     var path: String { directory.path }
     /// When set, pfutures runs under `ulimit -n` of this many descriptors.
     var descriptorLimit: Int?
+    /// When set, pfutures runs under `ulimit -f` of this many KiB (file size).
+    var fileSizeLimitKiB: Int?
 
     static let closeLeakedDescriptors =
         "for p in /proc/$$/fd/*; do n=${p##*/}; if [ \"$n\" -gt 2 ]; then eval \"exec $n>&-\"; fi; done; exec \"$0\" \"$@\""
@@ -57,7 +59,7 @@ final class Harness {
         // bash closes what the test process leaked (other tests' pipes run
         // concurrently), so pfutures starts with only 0, 1 and 2, as from a shell.
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        let limit = descriptorLimit.map { "ulimit -n \($0); " } ?? ""
+        let limit = (descriptorLimit.map { "ulimit -n \($0); " } ?? "") + (fileSizeLimitKiB.map { "ulimit -f \($0); " } ?? "")
         process.arguments = ["-c", limit + Self.closeLeakedDescriptors, Self.binary] + Self.withPool(arguments)
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()

@@ -113,4 +113,15 @@ import Testing
         #expect(r.stdout.count == 67_108_865 && r.stdout.first == 0x78 && r.stdout.last == 0x0A, "\(r.stdout.count) bytes")
         #expect(Date().timeIntervalSince(started) < 40, "generous bound, far below the old minutes")
     }
+
+    @Test func aSpillFileThatCannotGrowLosesAndDoublesNothing() throws {
+        // A 1 MiB file-size limit stops the spill file of a 2.6 MB output part
+        // way (EFBIG, as a full TMPDIR would): every byte comes out once, in order.
+        let h = try Harness()
+        h.fileSizeLimitKiB = 1024
+        let r = try h.run(["run", "-k", "sh", "-c", "seq 1 400000"], input: "x\n")
+        #expect(r.status == 0, "\(r.err)")
+        let expected = (1...400_000).map { "\($0)\n" }.joined()
+        #expect(r.out == expected, "\(r.stdout.count) bytes, \(Array(expected.utf8).count) expected")
+    }
 }
