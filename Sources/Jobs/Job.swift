@@ -113,7 +113,8 @@ package struct InitializerJob: PoolTask, Equatable {
         switch JobLauncher.shared.launch(.shell(script: command), shell: shell, inheritStdin: false, sequence: 0,
                                          slot: 0, capture: false) {
         case .failure(.notFound): throw InitializerFailure(description: "'\(shown)': shell not found")
-        case .failure(.cannotRun(let why)): throw InitializerFailure(description: "'\(shown)': \(why)")
+        case .failure(.cannotRun(let why)), .failure(.shortOfResources(let why)):
+            throw InitializerFailure(description: "'\(shown)': \(why)")
         case .success(let process):
             outcome = process.wait(receiver: nil, timeout: nil, killSequence: KillSequence(grace: .seconds(2)),
                                    stopSwitch: stopSwitch)

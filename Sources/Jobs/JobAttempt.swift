@@ -47,7 +47,8 @@ extension Job {
             }
             switch failure {
             case .notFound: return (.spawnFailed(failure), program + Array(": command not found".utf8))
-            case .cannotRun(let why): return (.spawnFailed(failure), program + Array(": cannot run: \(why)".utf8))
+            case .cannotRun(let why), .shortOfResources(let why):
+                return (.spawnFailed(failure), program + Array(": cannot run: \(why)".utf8))
             }
         case .success(let process):
             context.started(pid: process.pid)

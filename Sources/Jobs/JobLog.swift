@@ -37,7 +37,7 @@ package struct JobLogEntry: Sendable, Equatable {
         case .signaled(let signal): return (-1, signal)
         case .timedOut: return (-1, SIGTERM)
         case .spawnFailed(.notFound): return (127, 0)
-        case .spawnFailed(.cannotRun): return (126, 0)
+        case .spawnFailed(.cannotRun), .spawnFailed(.shortOfResources): return (126, 0)
         case .lost: return (-1, 0)
         }
     }

@@ -8,6 +8,9 @@ package enum SpawnFailure: Error, Sendable, Equatable {
     /// The program exists but cannot be executed, or the record cannot become
     /// an argument list (exit status 126). The text says why.
     case cannotRun(String)
+    /// Out of descriptors or processes (EMFILE, ENFILE, EAGAIN, ENOMEM): the
+    /// run may try again with fewer jobs at once; else it counts as 126.
+    case shortOfResources(String)
 }
 
 /// The end of one job.

@@ -34,6 +34,12 @@ package final class JobLauncher: Sendable {
         self.devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
+    /// A system call's failure as a spawn failure: shortage or not.
+    private static func failure(_ call: String?, _ code: Int32) -> SpawnFailure {
+        let text = (call.map { "\($0): " } ?? "") + errnoText(code)
+        return [EMFILE, ENFILE, EAGAIN, ENOMEM].contains(code) ? .shortOfResources(text) : .cannotRun(text)
+    }
+
     /// Whether `program` names something this process could execute.
     package func canRun(_ program: [UInt8]) -> Bool {
         if case .success = lookup.resolve(program) { return true }
@@ -65,10 +71,12 @@ package final class JobLauncher: Sendable {
 
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         if capture {
-            if pf_pipe(&outPipe) != 0 { return .failure(.cannotRun("pipe: \(errnoText(errno))")) }
-            if pf_pipe(&errPipe) != 0 {
+            let made = pf_pipe(&outPipe)
+            if made != 0 { return .failure(Self.failure("pipe", -made)) }
+            let madeToo = pf_pipe(&errPipe)
+            if madeToo != 0 {
                 close(outPipe[0]); close(outPipe[1])
-                return .failure(.cannotRun("pipe: \(errnoText(errno))"))
+                return .failure(Self.failure("pipe", -madeToo))
             }
         }
         let pid = spawnChild(path: path, argv: argv, environment: environment,
@@ -78,7 +86,7 @@ package final class JobLauncher: Sendable {
         guard pid > 0 else {
             if capture { close(outPipe[0]); close(errPipe[0]) }
             let code = -pid
-            return .failure(code == ENOENT ? .notFound : .cannotRun(errnoText(code)))
+            return .failure(code == ENOENT ? .notFound : Self.failure(nil, code))
         }
         return .success(JobProcess(pid: pid, stdoutFD: capture ? outPipe[0] : -1, stderrFD: capture ? errPipe[0] : -1))
     }

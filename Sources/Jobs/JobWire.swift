@@ -14,7 +14,7 @@
 //
 //   u8 outcome (OutcomeCode) | i32 code | u64 bytes copied | f64 started at
 //   (seconds since the epoch) | f64 runtime (seconds) | string reason
-//   (cannot run) | u8 has-message [| string message]
+//   (cannot run, short of resources) | u8 has-message [| string message]
 //
 // "initializer" payload: string shell | string command; output: empty
 // (a failure comes back as a thrown error's text).
@@ -38,7 +38,7 @@ struct JobFlags: OptionSet {
 
 /// Outcome codes of a "job" result.
 enum OutcomeCode: UInt8 {
-    case exited = 0, signaled = 1, timedOut = 2, notFound = 3, cannotRun = 4, lost = 5
+    case exited = 0, signaled = 1, timedOut = 2, notFound = 3, cannotRun = 4, lost = 5, shortOfResources = 6
 }
 
 extension Job {
@@ -109,6 +109,8 @@ extension Job {
         case .timedOut: w.u8(OutcomeCode.timedOut.rawValue); w.i32(0)
         case .spawnFailed(.notFound): w.u8(OutcomeCode.notFound.rawValue); w.i32(0)
         case .spawnFailed(.cannotRun(let why)): w.u8(OutcomeCode.cannotRun.rawValue); w.i32(0); reason = Array(why.utf8)
+        case .spawnFailed(.shortOfResources(let why)):
+            w.u8(OutcomeCode.shortOfResources.rawValue); w.i32(0); reason = Array(why.utf8)
         case .lost(let why): w.u8(OutcomeCode.lost.rawValue); w.i32(0); reason = Array(why.utf8)
         }
         w.u64(UInt64(max(0, result.bytesCopied)))
@@ -134,6 +136,7 @@ extension Job {
         case .timedOut: outcome = .timedOut
         case .notFound: outcome = .spawnFailed(.notFound)
         case .cannotRun: outcome = .spawnFailed(.cannotRun(reason))
+        case .shortOfResources: outcome = .spawnFailed(.shortOfResources(reason))
         case .lost: outcome = .lost(reason)
         }
         return JobResult(outcome: outcome, startedAt: startedAt, runtime: runtime, bytesCopied: copied, message: message)

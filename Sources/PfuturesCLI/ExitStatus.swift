@@ -20,7 +20,7 @@ enum ExitStatus {
         case .exited: return jobFailed
         case .signaled, .timedOut: return jobKilled
         case .spawnFailed(.notFound): return notFound
-        case .spawnFailed(.cannotRun): return cannotRun
+        case .spawnFailed(.cannotRun), .spawnFailed(.shortOfResources): return cannotRun
         case .lost: return usage  // a broken pool is pfutures' own failure
         }
     }

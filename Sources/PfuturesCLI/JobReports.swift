@@ -50,7 +50,7 @@ extension JobRunner {
         case .signaled(let signal): return ("signal", nil, signal)
         case .timedOut: return ("timeout", nil, SIGTERM)
         case .spawnFailed(.notFound): return ("spawn-error", 127, nil)
-        case .spawnFailed(.cannotRun): return ("spawn-error", 126, nil)
+        case .spawnFailed(.cannotRun), .spawnFailed(.shortOfResources): return ("spawn-error", 126, nil)
         case .lost: return ("broken", nil, nil)
         }
     }

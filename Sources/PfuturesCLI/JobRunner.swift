@@ -114,6 +114,17 @@ struct JobRunner: Sendable {
                 }
                 return plan.admitted()
             }
+            // Out of descriptors or processes: fewer jobs at once, and this
+            // attempt again once others have ended (not a failure of the job).
+            if case .spawnFailed(.shortOfResources(let why)) = result.outcome, !control.isStopping,
+               control.shortOfResources(why) {
+                WorkerThread.detach(name: "retry") {
+                    if control.pause(for: .milliseconds(100)) { submit(plan, attempt: attempt, previous: previous) } else {
+                        conclude(plan, watch, result)
+                    }
+                }
+                return
+            }
             // A template whose program is missing fails every job alike: say
             // it once and stop (xargs), rather than once per record.
             let missing = result.outcome == .spawnFailed(.notFound) && config.template.programIsFixed

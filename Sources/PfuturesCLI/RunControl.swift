@@ -38,6 +38,7 @@ final class RunControl: Sendable {
         var counts = RunCounts()
         var firstFailures: [[UInt8]] = []
         var programMissing = false
+        var warnedShortage = false
         var halted = false
         var runtimes: [Double] = []  // finished jobs', sorted, for --timeout P%
         var haltedOnSuccess = false
@@ -155,6 +156,20 @@ final class RunControl: Sendable {
         recordOwnFailure()
         stopStarting()
         stopRunningJobs()
+    }
+
+    /// A job could not start for want of descriptors or processes: one job
+    /// fewer at once from now on (said the first time), as GNU parallel
+    /// does; false when already at one, so the job fails instead.
+    func shortOfResources(_ reason: String) -> Bool {
+        guard let executor = attached, executor.maxWorkers > 1 else { return false }
+        adjustCap(by: -1)
+        let first = state.withLock { state in
+            defer { state.warnedShortage = true }
+            return !state.warnedShortage
+        }
+        if first { reportError("out of resources (\(reason)): running fewer jobs at once") }
+        return true
     }
 
     /// SIGUSR1/SIGUSR2: the executor's cap moves, and the look-ahead with it.

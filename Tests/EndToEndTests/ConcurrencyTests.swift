@@ -66,4 +66,17 @@ private func peakOverlap(_ log: [UInt8]) -> Int {
         let r = h.collect(process, arguments: [], out: out, err: err)
         #expect(r.status == 0, "\(r)")
     }
+
+    @Test func runningOutOfDescriptorsLowersConcurrencyInsteadOfFailingJobs() throws {
+        // 16 descriptors do not hold eight jobs' output pipes: the run says so
+        // once, runs fewer at a time, and every job still runs (GNU parallel).
+        let h = try Harness()
+        h.descriptorLimit = 16
+        let r = try h.run(["run", "-j8", "sh", "-c", "sleep 0.2; echo $1", "sh"], input: (1...20).map { "\($0)\n" }.joined())
+        #expect(r.status == 0, "\(r)")
+        #expect(Set(r.outLines) == Set((1...20).map(String.init)), "\(r)")
+        // One warning: fewer jobs at once (threads), or fewer workers (processes).
+        let warnings = r.err.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(warnings.count == 1 && warnings[0].contains("Too many open files"), "said once: \(r)")
+    }
 }
