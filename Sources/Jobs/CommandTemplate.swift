@@ -264,10 +264,10 @@ package struct CommandTemplate: Sendable {
         return Array(words.flatMap { $0.render(values, quote: false, repeatPerWord: false) }.joined(separator: [0x20]))
     }
 
-    /// Bytes of the kernel's argument limit one job of `records` takes: each
-    /// argument with its terminator and pointer (for the shell: `sh -c SCRIPT`).
-    package func commandLineBytes(records: [InputRecord]) -> Int {
-        let pointer = MemoryLayout<UnsafeRawPointer>.size
+    /// Bytes one job of `records` takes: each argument with its terminator
+    /// and `pointer` bytes (the kernel's count with the pointer size; xargs'
+    /// and -s's with 0); for the shell, `sh -c SCRIPT`.
+    package func commandLineBytes(records: [InputRecord], pointer: Int = MemoryLayout<UnsafeRawPointer>.size) -> Int {
         switch invocation(records: records, sequence: 1, slot: 1) {
         case .exec(let argv): return argv.reduce(pointer) { $0 + $1.count + 1 + pointer }
         case .shell(let script): return script.count + 1 + 4 * pointer + 64  // the shell's path and -c
@@ -277,15 +277,14 @@ package struct CommandTemplate: Sendable {
     /// The bytes one more record adds to a packed job's command line:
     /// counted directly for the usual templates (records appended, or only
     /// whole `{}` words), else measured as the difference it makes.
-    package func packedCost(of record: InputRecord) -> Int {
-        let pointer = MemoryLayout<UnsafeRawPointer>.size
+    package func packedCost(of record: InputRecord, pointer: Int = MemoryLayout<UnsafeRawPointer>.size) -> Int {
         if mode == .template {
             let size = { (words: [[UInt8]]) in words.reduce(0) { $0 + $1.count + 1 + pointer } }
             if let word = record.single, !usesReplacement || simplePacking { return packedWords * (word.count + 1 + pointer) }
             if !usesReplacement { return size(record.columns) }
             if simplePacking { return packedWords * size(record.words) }
         }
-        return commandLineBytes(records: [record, record]) - commandLineBytes(records: [record])
+        return commandLineBytes(records: [record, record], pointer: pointer) - commandLineBytes(records: [record], pointer: pointer)
     }
 
     /// Packed records end up in one string (a shell script, or `{}` inside

@@ -84,7 +84,7 @@ private final class SourceStream {
     private var arguments: IndexingIterator<[[UInt8]]>?
     private let fd: Int32
 
-    init(_ origin: SourceSpec.Origin, format: RecordFormat, stdin: Int32) throws(SourceError) {
+    init(_ origin: SourceSpec.Origin, format: RecordFormat, stdin: Int32, wakeFD: Int32?) throws(SourceError) {
         switch origin {
         case .arguments(let values):
             arguments = values.makeIterator()
@@ -93,12 +93,17 @@ private final class SourceStream {
         case .file(let path):
             if path == [0x2D] {
                 fd = -1
-                reader = RecordReader(fd: stdin, format: format)
+                reader = RecordReader(fd: stdin, format: format, wakeFD: wakeFD)
             } else {
                 let opened = openPath(path, O_RDONLY | O_CLOEXEC)
                 guard opened >= 0 else { throw SourceError(path: path, reason: errnoText(errno)) }
+                var info = stat()
+                if fstat(opened, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+                    close(opened)
+                    throw SourceError(path: path, reason: errnoText(EISDIR))
+                }
                 fd = opened
-                reader = RecordReader(fd: opened, format: format)
+                reader = RecordReader(fd: opened, format: format, wakeFD: wakeFD)
             }
         }
     }
@@ -106,6 +111,8 @@ private final class SourceStream {
     deinit { if fd >= 0 { close(fd) } }
 
     func next() -> [UInt8]? { reader?.next() ?? arguments?.next() }
+
+    var readError: Int32? { reader?.readError }
 
     func readAll() -> [[UInt8]] {
         var all: [[UInt8]] = []
@@ -125,15 +132,20 @@ package final class SourceProduct {
     private var wrapIndex = 0
     private var wrapLength = 0
     private var names: [[UInt8]]?
+    private let streams: [SourceStream]
 
     /// - Parameters: sources: in command-line order; linkAll: `--link`;
     ///   header: the first value of each source names it (`--header :`);
     ///   format: how `::::` files split into records; stdin: the descriptor
-    ///   `:::: -` reads.
-    package init(_ sources: [SourceSpec], linkAll: Bool, header: Bool, format: RecordFormat, stdin: Int32)
-        throws(SourceError) {
+    ///   `:::: -` reads; wakeFD: readable once reading should stop (the run
+    ///   is stopping), so a source waiting on a pipe never holds it up.
+    package init(_ sources: [SourceSpec], linkAll: Bool, header: Bool, format: RecordFormat, stdin: Int32,
+                 wakeFD: Int32? = nil) throws(SourceError) {
         var streams: [SourceStream] = []
-        for source in sources { streams.append(try SourceStream(source.origin, format: format, stdin: stdin)) }
+        for source in sources {
+            streams.append(try SourceStream(source.origin, format: format, stdin: stdin, wakeFD: wakeFD))
+        }
+        self.streams = streams
         if header { names = streams.map { $0.next() ?? [] } }
         if linkAll {
             wrapped = streams.map { $0.readAll() }
@@ -155,6 +167,9 @@ package final class SourceProduct {
         }
         odometer = Array(repeating: 0, count: rest.count)
     }
+
+    /// The errno of the first source whose reading failed, if any.
+    package var readError: Int32? { streams.lazy.compactMap(\.readError).first }
 
     /// The column names `--header :` took from the sources (one per source).
     package var headerNames: [[UInt8]]? { names }

@@ -126,6 +126,10 @@ package struct JobLogHistory: Sendable {
     package private(set) var succeeded: Set<[[UInt8]]> = []
     /// Commands with any line at all.
     package private(set) var recorded: Set<[[UInt8]]> = []
+    /// The same, as logged: shell scripts (command mode) are compared as
+    /// text, where quoting changes what runs (`"$x"` is not `'$x'`).
+    package private(set) var succeededText: Set<[UInt8]> = []
+    package private(set) var recordedText: Set<[UInt8]> = []
 
     /// Reads the log at `path`; a missing file is an empty history.
     package init(path: [UInt8]) {
@@ -137,11 +141,16 @@ package struct JobLogHistory: Sendable {
             let fields = line.split(separator: 0x09, maxSplits: 8, omittingEmptySubsequences: false)
             guard fields.count == 9, let sequence = Int(String(decoding: fields[0], as: UTF8.self)) else { continue }
             _ = sequence
-            let command = Self.words(Array(fields[8]))
+            let text = Array(fields[8])
+            let command = Self.words(text)
             recorded.insert(command)
+            recordedText.insert(text)
             let exitValue = String(decoding: fields[6], as: UTF8.self).trimmingSpaces
             let signal = String(decoding: fields[7], as: UTF8.self).trimmingSpaces
-            if exitValue == "0" && signal == "0" { succeeded.insert(command) }
+            if exitValue == "0" && signal == "0" {
+                succeeded.insert(command)
+                succeededText.insert(text)
+            }
         }
     }
 }

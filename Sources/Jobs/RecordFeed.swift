@@ -29,7 +29,7 @@ package final class RecordFeed {
         self.product = sources
         self.splitter = splitter
         self.endMarker = nil
-        names = sources.headerNames
+        names = sources.headerNames.map { values in splitter.map { s in values.flatMap { s.split($0) } } ?? values }
     }
 
     /// `--shuf`: reads every record now and hands them out in random order.
@@ -42,7 +42,7 @@ package final class RecordFeed {
     }
 
     /// The errno of a failed read of the stream, if reading stopped on one.
-    package var readError: Int32? { stream?.readError }
+    package var readError: Int32? { stream?.readError ?? product?.readError }
 
     /// The next record, or nil at the end of input (or at `-E`'s marker).
     package func next() -> InputRecord? {

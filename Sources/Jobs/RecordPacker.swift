@@ -15,12 +15,15 @@ import Glibc
 package final class RecordPacker {
     private let feed: RecordFeed
     private let template: CommandTemplate
-    private let budget: Int
+    /// -s (or 128 KiB), counted as xargs counts: bytes and a NUL per argument.
+    private let charLimit: Int
+    /// The kernel's limit, counted as the kernel does: with a pointer per argument.
+    private let byteLimit: Int
     private let workers: Int
     private let maxRecords: Int
-    private var buffer: [(record: InputRecord, cost: Int)] = []
+    private var buffer: [(record: InputRecord, chars: Int, bytes: Int)] = []
     private var head = 0
-    private var buffered = 0          // cost of the records in buffer[head...]
+    private var buffered = 0          // chars of the records in buffer[head...]
     private var inputEnded = false
     private var sharesLeft = 0        // jobs the rest is spread over, once input ended
 
@@ -31,21 +34,15 @@ package final class RecordPacker {
         package let budget: Int
     }
 
-    /// - Parameters: budget: bytes of command line per job (see
-    ///   `budget(asked:for:)`); workers: jobs that run at once; maxRecords: -n's
-    ///   cap on records per job, if any.
-    package init(feed: RecordFeed, template: CommandTemplate, budget: Int, workers: Int, maxRecords: Int?) {
+    /// - Parameters: maxChars: -s, if given; workers: jobs that run at once;
+    ///   maxRecords: -n's cap on records per job, if any.
+    package init(feed: RecordFeed, template: CommandTemplate, maxChars: Int?, workers: Int, maxRecords: Int?) {
         self.feed = feed
         self.template = template
-        self.budget = budget
+        self.charLimit = maxChars ?? 131_072
+        self.byteLimit = Self.kernelLimit(for: template)
         self.workers = max(1, min(workers, 256))
         self.maxRecords = maxRecords ?? .max
-    }
-
-    /// The command-line size of a job: `asked` (-s) or 128 KiB, within what
-    /// the kernel allows.
-    package static func budget(asked: Int?, for template: CommandTemplate) -> Int {
-        min(asked ?? 131_072, kernelLimit(for: template))
     }
 
     /// What the kernel lets one exec carry, less this environment and the
@@ -66,28 +63,29 @@ package final class RecordPacker {
         fill()
         guard head < buffer.count else { return nil }
         let first = buffer[head]
-        let alone = template.commandLineBytes(records: [first.record])
-        if alone > budget {
+        let chars = template.commandLineBytes(records: [first.record], pointer: 0)
+        let bytes = template.commandLineBytes(records: [first.record])
+        if chars > charLimit || bytes > byteLimit {
             _ = take(1)
-            throw TooLong(record: first.record, bytes: alone, budget: budget)
+            throw TooLong(record: first.record, bytes: chars, budget: min(charLimit, byteLimit))
         }
         var share = Int.max  // the records' part of this job, when spreading
         if inputEnded {
             if sharesLeft == 0 {
-                let needed = (buffered + budget - 1) / budget
+                let needed = (buffered + charLimit - 1) / charLimit
                 sharesLeft = min(buffer.count - head, max(workers, needed))
             }
             share = (buffered + sharesLeft - 1) / sharesLeft
             sharesLeft = max(1, sharesLeft - 1)
         }
-        var size = alone
-        var recordsCost = first.cost
-        var count = 1
+        var (size, kernelSize, recordsCost, count) = (chars, bytes, first.chars, 1)
         while head + count < buffer.count && count < maxRecords {
-            let cost = buffer[head + count].cost
-            guard size + cost <= budget && recordsCost + cost <= share else { break }
-            size += cost
-            recordsCost += cost
+            let next = buffer[head + count]
+            guard size + next.chars <= charLimit, kernelSize + next.bytes <= byteLimit,
+                  recordsCost + next.chars <= share else { break }
+            size += next.chars
+            kernelSize += next.bytes
+            recordsCost += next.chars
             count += 1
         }
         return take(count)
@@ -95,21 +93,21 @@ package final class RecordPacker {
 
     /// Reads until the buffer holds a full job for every worker, or input ends.
     private func fill() {
-        while !inputEnded && buffered < budget * workers {
+        while !inputEnded && buffered < charLimit * workers {
             guard let record = feed.next() else {
                 inputEnded = true
                 return
             }
-            let cost = template.packedCost(of: record)
-            buffer.append((record, cost))
-            buffered += cost
+            let chars = template.packedCost(of: record, pointer: 0)
+            buffer.append((record, chars, template.packedCost(of: record)))
+            buffered += chars
         }
     }
 
     private func take(_ count: Int) -> [InputRecord] {
         let taken = buffer[head..<(head + count)]
         head += count
-        buffered -= taken.reduce(0) { $0 + $1.cost }
+        buffered -= taken.reduce(0) { $0 + $1.chars }
         if head > 4096 && head * 2 > buffer.count {
             buffer.removeFirst(head)
             head = 0

@@ -1,7 +1,9 @@
 // `--results DIR`: each job's output also saved as GNU parallel lays it
 // out, so scripts written for its result trees read ours:
 // DIR/1/VALUE1/2/VALUE2/…/{seq,stdout,stderr}, one level pair per value,
-// with `/` in a value written `\_` and `\` written `\\`.
+// with `/` in a value written `\_` and `\` written `\\`; a value longer
+// than a file name may be is split over several levels of 255 bytes, and
+// `.` and `..` are written `\.` and `\..` so they stay inside DIR.
 import ProcessPool
 #if canImport(Glibc)
 import Glibc
@@ -17,13 +19,21 @@ package struct ResultsDirectory: Sendable {
     package func directory(values: [[UInt8]]) -> [UInt8] {
         var path = root
         for (n, value) in values.enumerated() {
-            path += Array("/\(n + 1)/".utf8)
+            path += Array("/\(n + 1)".utf8)
+            var name: [UInt8] = value == [0x2E] || value == [0x2E, 0x2E] ? [0x5C] : []
             for byte in value {
                 switch byte {
-                case 0x2F: path += [0x5C, 0x5F]   // / -> \_
-                case 0x5C: path += [0x5C, 0x5C]   // \ -> \\
-                default: path.append(byte)
+                case 0x2F: name += [0x5C, 0x5F]   // / -> \_
+                case 0x5C: name += [0x5C, 0x5C]   // \ -> \\
+                default: name.append(byte)
                 }
+            }
+            if name.isEmpty { path.append(0x2F) }
+            var start = 0
+            while start < name.count {
+                let end = min(name.count, start + 255)
+                path += [0x2F] + name[start..<end]
+                start = end
             }
         }
         return path

@@ -72,7 +72,7 @@ struct RunCommand {
             control.jobRead()
             if let history {
                 let field = JobLogEntry.field(runner.command(sequence: sequence, records: records))
-                if skipsOnResume(JobLogHistory.words(field), history: history) {
+                if skipsOnResume(field, history: history) {
                     runner.skipped(sequence: sequence, command: field)
                     continue
                 }
@@ -104,7 +104,7 @@ struct RunCommand {
         if !config.sources.isEmpty {
             do throws(SourceError) {
                 let product = try SourceProduct(config.sources, linkAll: config.linkSources, header: config.header,
-                                                format: config.recordFormat, stdin: 0)
+                                                format: config.recordFormat, stdin: 0, wakeFD: wakeFD)
                 return RecordFeed(sources: product, splitter: config.columns)
             } catch {
                 reportError(Array("cannot read ".utf8) + error.path + Array(": \(error.reason)".utf8))
@@ -143,8 +143,7 @@ struct RunCommand {
                 return records
             }
         }
-        let budget = RecordPacker.budget(asked: config.maxChars, for: config.template)
-        let packer = RecordPacker(feed: feed, template: config.template, budget: budget,
+        let packer = RecordPacker(feed: feed, template: config.template, maxChars: config.maxChars,
                                   workers: config.workerCap, maxRecords: config.recordsPerJobGiven ? config.recordsPerJob : nil)
         return { [config] in
             do throws(RecordPacker.TooLong) { return try packer.next() } catch {
@@ -186,11 +185,16 @@ struct RunCommand {
     }
 
     /// Whether the job whose job-log Command field is `key` is skipped.
-    private func skipsOnResume(_ key: [[UInt8]], history: JobLogHistory) -> Bool {
+    /// Whether the job whose job-log Command field is `field` is skipped:
+    /// a template's command compared as shell words (either tool's quoting),
+    /// a shell command (command mode) as text.
+    private func skipsOnResume(_ field: [UInt8], history: JobLogHistory) -> Bool {
+        let asText = config.template.mode == .command
         switch config.resume {
         case .none: return false
-        case .all: return history.recorded.contains(key)
-        case .succeededOnly: return history.succeeded.contains(key)
+        case .all: return asText ? history.recordedText.contains(field) : history.recorded.contains(JobLogHistory.words(field))
+        case .succeededOnly:
+            return asText ? history.succeededText.contains(field) : history.succeeded.contains(JobLogHistory.words(field))
         }
     }
 

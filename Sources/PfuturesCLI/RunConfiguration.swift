@@ -6,7 +6,7 @@ import Jobs
 import Glibc
 #endif
 
-/// When to stop early (`--halt`): after N (or P% of the finished) jobs
+/// When to stop early (`--halt`): after N (or P% of the jobs read so far)
 /// failed, succeeded, or just finished, as GNU parallel.
 struct HaltPolicy: Equatable {
     enum When: Equatable { case soon, now }
@@ -17,10 +17,10 @@ struct HaltPolicy: Equatable {
     let count: Int?
     let percent: Double?
 
-    /// Whether `matching` of `finished` jobs meet the condition.
-    func isMet(matching: Int, finished: Int) -> Bool {
+    /// Whether `matching` jobs meet the condition, of `read` read so far.
+    func isMet(matching: Int, read: Int) -> Bool {
         if let count { return matching >= count }
-        return finished > 0 && Double(matching) * 100 >= (percent ?? 100) * Double(finished)
+        return read > 0 && Double(matching) * 100 >= (percent ?? 100) * Double(read)
     }
 }
 
@@ -245,12 +245,12 @@ struct RunConfiguration {
     static func workerCap(_ text: String, option: OptionID) throws -> Int {
         let name = option == .jobs ? "--jobs" : option == .maxProcs ? "--max-procs" : "--max-workers"
         if text.hasSuffix("%") {
-            let percent = try count(String(text.dropLast()), option: name, allowZero: false)
+            let percent = min(try count(String(text.dropLast()), option: name, allowZero: false), 1_000_000)
             return max(1, processorCount * percent / 100)
         }
         // GNU parallel: +N and -N are relative to the number of cores.
         if let sign = text.first, sign == "+" || sign == "-" {
-            let n = try count(String(text.dropFirst()), option: name, allowZero: true)
+            let n = min(try count(String(text.dropFirst()), option: name, allowZero: true), 1_000_000)
             return max(1, sign == "+" ? processorCount + n : processorCount - n)
         }
         let n = try count(text, option: name, allowZero: true)

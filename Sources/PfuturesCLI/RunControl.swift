@@ -213,7 +213,7 @@ final class RunControl: Sendable {
             case .success: matching = outcome.succeeded ? state.counts.succeeded : -1
             case .done: matching = state.counts.finished
             }
-            guard matching >= 0, halt.isMet(matching: matching, finished: state.counts.finished) else { return (false, job255) }
+            guard matching >= 0, halt.isMet(matching: matching, read: state.counts.read) else { return (false, job255) }
             state.halted = true
             // GNU parallel: a run ended by success= exits 0.
             if halt.counting == .success { state.haltedOnSuccess = true }

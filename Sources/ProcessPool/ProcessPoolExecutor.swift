@@ -43,6 +43,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     /// After a worker could not be started while others run: the most slots
     /// the pool holds, until the cap moves again.
     private var slotLimit = Int.max
+    private var toldStartFailure = false
     private let onWorkerStartFailure: (@Sendable (String) -> Void)?
 
     /// - Parameters:
@@ -117,7 +118,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     public func adjustMaxWorkers(by delta: Int) {
         lock.withLock {
             cap = max(1, cap + delta)
-            slotLimit = .max  // asked for more: try starting workers again
+            if delta > 0 { slotLimit = .max }  // asked for more: try starting workers again
         }
         dispatch()
     }
@@ -282,14 +283,15 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         let pid = link.spawn(launcher)
         guard pid > 0 else {
             let reason = "cannot start a worker process: \(errnoText(-pid))"
-            let goesOn: Bool = lock.withLock {
+            let tell: Bool = lock.withLock {
                 links.removeAll { $0 === link }
                 let held = links.reduce(0) { $0 + $1.slots.count }
                 if held == 0 { breakLocked(reason) } else { slotLimit = held }
                 lock.broadcast()
-                return held > 0
+                defer { toldStartFailure = true }
+                return held > 0 && !toldStartFailure
             }
-            if goesOn { onWorkerStartFailure?("\(reason); going on with the workers running") }
+            if tell { onWorkerStartFailure?("\(reason); going on with the workers running") }
             return
         }
         // A local worker learns of pfutures' death from end of input; judging

@@ -40,13 +40,13 @@ import Testing
                                   input: (1...500).map { "\($0)\n" }.joined())
         #expect(r.status == 0, "\(r)")
         let jobs = r.outLines
-        #expect(jobs.count > 10, "\(jobs.count) jobs")
-        // Each argument costs its bytes, a NUL and an 8-byte pointer.
+        #expect(jobs.count > 30, "\(jobs.count) jobs")
+        // As xargs counts -s: each argument's bytes and its NUL.
         var numbers: [String] = []
-        for job in jobs {
+        for (n, job) in jobs.enumerated() {
             let words = job.split(separator: " ").map(String.init)
-            let bytes = words.reduce(8) { total, word in total + word.utf8.count + 9 }
-            #expect(bytes <= 64, "\(job)")
+            let bytes = words.reduce(0) { total, word in total + word.utf8.count + 1 }
+            #expect(bytes <= 64 && (bytes > 56 || n == jobs.count - 1), "full, within -s: \(job)")
             numbers += words.dropFirst()
         }
         #expect(numbers == (1...500).map(String.init))
