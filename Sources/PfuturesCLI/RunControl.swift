@@ -40,7 +40,7 @@ final class RunControl: Sendable {
         var programMissing = false
         var warnedShortage = false
         var halted = false
-        var runtimes: [Double] = []  // finished jobs', sorted, for --timeout P%
+        var runtimes = RunningMedian()  // finished jobs', for --timeout P%
         var haltedOnSuccess = false
     }
 
@@ -138,15 +138,12 @@ final class RunControl: Sendable {
 
     /// A finished job's runtime, for `--timeout P%`.
     func recordRuntime(_ seconds: Double) {
-        state.withLock { state in
-            let index = state.runtimes.firstIndex { $0 >= seconds } ?? state.runtimes.count
-            state.runtimes.insert(seconds, at: index)
-        }
+        state.withLock { $0.runtimes.insert(seconds) }
     }
 
     /// The median runtime of the jobs finished so far, once three have.
     var medianRuntime: Double? {
-        state.withLock { $0.runtimes.count >= 3 ? $0.runtimes[$0.runtimes.count / 2] : nil }
+        state.withLock { $0.runtimes.count >= 3 ? $0.runtimes.median : nil }
     }
 
     /// Standard output cannot be written (a full disk, an I/O error): said
