@@ -56,6 +56,9 @@ package final class FileCopier: Sendable {
         let found = withCString(source) { options.noDereference ? lstat($0, &info) : stat($0, &info) }
         guard found == 0 else { throw CopyFailure(errno: errno) }
         if isDirectory(info.st_mode) { throw CopyFailure("source is a directory") }
+        // As shutil.copy (SpecialFileError): reading a named pipe would block,
+        // without end and beyond --timeout and signals, until a writer comes.
+        if (info.st_mode & S_IFMT) == S_IFIFO { throw CopyFailure("source is a named pipe") }
 
         let target = try resolveTarget(source, destination)
         let directory = dirname(target)

@@ -182,4 +182,17 @@ private func temporaries(_ h: Harness) -> [String] {
         let extra = try Harness().run(["copy", "cp"], input: "")
         #expect(extra.status == 1, "\(extra)")
     }
+
+    @Test func aNamedPipeIsRefusedInsteadOfBlockingForEver() throws {
+        // #15: a FIFO with no writer held the run beyond --timeout and signals.
+        let h = try Harness()
+        #expect(mkfifo(h.file("pipe"), 0o644) == 0)
+        try h.write("file", "data")
+        let started = Date()
+        let r = try h.run(["copy"], input: "pipe\tout1\nfile\tout2\n")
+        #expect(r.status == 123, "\(r)")
+        #expect(r.err.contains("copy pipe -> out1: source is a named pipe"), "\(r)")
+        #expect(h.read("out2") == Array("data".utf8), "the other pair is copied")
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
 }
