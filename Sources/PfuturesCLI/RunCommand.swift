@@ -1,5 +1,6 @@
 // `pfutures run`: records in, jobs through the executor, output out, outcomes
 // into the exit status. The mechanisms live in Jobs; this wires them.
+import CSpawn
 import FuturesCore
 import Jobs
 import ProcessPool
@@ -12,6 +13,12 @@ struct RunCommand {
 
     /// Runs every job and returns the exit status.
     mutating func execute() -> Int32 {
+        // The run's own pipes (stop switches, the orphan guard) must exist
+        // before anything else: too few descriptors is one clear error, not a trap.
+        if let shortage = Self.descriptorShortage() {
+            reportError("cannot start: \(shortage) (raise ulimit -n)")
+            return ExitStatus.usage
+        }
         SignalWatcher.blockSignals()
         // Pacing decides each start when it happens, so it queues nothing ahead.
         let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil
@@ -96,6 +103,20 @@ struct RunCommand {
         progress?.finish()
         for line in control.summaryLines() { reportError(line) }
         return control.exitStatus
+    }
+
+    /// Why the pipes a run needs cannot be made, if they cannot: tries
+    /// to make them and closes them again.
+    private static func descriptorShortage() -> String? {
+        var made: [Int32] = []
+        defer { for fd in made { close(fd) } }
+        for _ in 0..<4 {
+            var pair: [Int32] = [-1, -1]
+            let result = pf_pipe(&pair)
+            if result != 0 { return "pipe: \(errnoText(-result))" }
+            made += pair
+        }
+        return nil
     }
 
     /// The run's records: the `:::` sources, or stdin / `-a FILE`; nil (and

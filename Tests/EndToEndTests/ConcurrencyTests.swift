@@ -79,4 +79,13 @@ private func peakOverlap(_ log: [UInt8]) -> Int {
         let warnings = r.err.split(separator: "\n").filter { !$0.isEmpty }
         #expect(warnings.count == 1 && warnings[0].contains("Too many open files"), "said once: \(r)")
     }
+
+    @Test func tooFewDescriptorsToStartIsOneClearError() throws {
+        // #15: under ulimit -n 8 pfutures trapped (status 132, nothing said).
+        let h = try Harness()
+        h.descriptorLimit = 8
+        let r = try h.run(["run", "echo"], input: "x\n")
+        #expect(r.status == 1, "\(r)")
+        #expect(r.err.contains("cannot start: pipe: Too many open files (raise ulimit -n)"), "\(r)")
+    }
 }
