@@ -54,7 +54,7 @@ enum OptionTable {
                    help: "read records from FILE instead of stdin; jobs then inherit stdin"),
         OptionSpec(id: .null, long: "null", short: "0", value: nil, help: "records end with NUL, not newline"),
         OptionSpec(id: .delimiter, long: "delimiter", short: "d", value: "C",
-                   help: "records end with the byte C (\\n, \\t, \\0, \\\\ accepted)", commands: [.run]),
+                   help: "records end with the byte C (\\n, \\t, \\0, \\\\, octal \\012, hex \\x41 accepted)", commands: [.run]),
         OptionSpec(id: .shell, long: "shell", short: nil, value: "PATH",
                    help: "shell for command mode and --shell-template (default: /bin/sh)", commands: [.run]),
         OptionSpec(id: .replace, long: nil, short: "I", value: "STR",

@@ -293,18 +293,26 @@ struct RunConfiguration {
         return number.isEmpty && !text.isEmpty ? total : nil
     }
 
+    /// One byte, or an escape as xargs takes them: `\n`, `\t`, `\r`, `\\`,
+    /// `\0`, octal `\012`, hex `\x41`.
     static func delimiter(_ raw: [UInt8]) throws -> UInt8 {
-        switch raw {
-        case Array("\\n".utf8): return 0x0A
-        case Array("\\t".utf8): return 0x09
-        case Array("\\0".utf8): return 0
-        case Array("\\\\".utf8): return 0x5C
-        default:
-            guard raw.count == 1 else {
-                throw UsageError(message: "--delimiter: '\(String(decoding: raw, as: UTF8.self))' is not one byte or \\n, \\t, \\0, \\\\")
-            }
-            return raw[0]
+        let text = String(decoding: raw, as: UTF8.self)
+        let bad = UsageError(message: "--delimiter: '\(text)' is not one byte or an escape (\\n, \\t, \\0, \\\\, \\012, \\x41)")
+        if raw.count == 1 { return raw[0] }
+        guard raw.first == 0x5C, raw.count >= 2 else { throw bad }
+        let rest = String(decoding: raw.dropFirst(), as: UTF8.self)
+        switch rest {
+        case "n": return 0x0A
+        case "t": return 0x09
+        case "r": return 0x0D
+        case "\\": return 0x5C
+        default: break
         }
+        if rest.hasPrefix("x"), rest.count <= 3, let value = UInt8(rest.dropFirst(), radix: 16) { return value }
+        if rest.count <= 3, rest.allSatisfy({ ("0"..."7").contains($0) }), let value = Int(rest, radix: 8), value < 256 {
+            return UInt8(value)
+        }
+        throw bad
     }
 
     /// "1,2,75-78" as a set of exit statuses.

@@ -49,6 +49,12 @@ private func configure(_ words: [String]) throws -> RunConfiguration {
     @Test func delimiterEscapes() throws {
         #expect(try configure(["-d", "\\t"]).recordFormat == RecordFormat(delimiter: 9, skipsEmpty: false))
         #expect(try configure(["-0"]).recordFormat == .nul)
+        // xargs' octal and hex escapes.
+        #expect(try configure(["-d", "\\x41"]).recordFormat.delimiter == 0x41)
+        #expect(try configure(["-d", "\\012"]).recordFormat.delimiter == 0x0A)
+        #expect(try configure(["-d", "\\0"]).recordFormat.delimiter == 0)
+        #expect(throws: UsageError.self) { try configure(["-d", "\\x"]) }
+        #expect(throws: UsageError.self) { try configure(["-d", "\\400"]) }
         #expect(try configure(["-d", ","]).recordFormat.delimiter == 0x2C)
     }
 
