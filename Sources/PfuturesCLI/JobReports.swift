@@ -55,6 +55,13 @@ extension JobRunner {
         }
     }
 
+    /// A command as messages show it: whole up to 300 bytes, else its start
+    /// and its length, so a huge record does not flood stderr.
+    static func brief(_ command: [UInt8]) -> [UInt8] {
+        guard command.count > 300 else { return command }
+        return Array(command.prefix(300)) + Array("... (\(command.count) bytes)".utf8)
+    }
+
     /// How job `sequence` is named when it never ran (the resume key too).
     func command(sequence: Int, records: [InputRecord]) -> [UInt8] {
         job(sequence: sequence, slot: 1, records: records).command
@@ -64,7 +71,7 @@ extension JobRunner {
     func notRun(sequence: Int, records: [InputRecord], because error: any Error) {
         control.poolFailed(error)
         let command = command(sequence: sequence, records: records)
-        reportError(Array("job \(sequence) not run: ".utf8) + command)
+        reportError(Array("job \(sequence) not run: ".utf8) + Self.brief(command))
         events?.emit("not-run", ["seq": .int(sequence), "reason": .text("\(error)"), "command": .bytes(command)])
         sink.complete(sequence: sequence, output: nil)
         control.notRun()

@@ -106,7 +106,7 @@ struct JobRunner: Sendable {
             case .failure(let error as BrokenProcessPool) where error.taskWasRunning:
                 result = JobResult(outcome: .lost(error.reason), startedAt: wallClockNow(), runtime: 0,
                                    message: Array("job \(plan.sequence) lost: \(error.reason) (BrokenProcessPool): ".utf8)
-                                       + (watch.job?.command ?? []))
+                                       + Self.brief(watch.job?.command ?? []))
             case .failure(let error):
                 if let (watch, result) = previous { return conclude(plan, watch, result) }
                 if error is CancelledError { cancelled(sequence: plan.sequence, records: plan.records) } else {
@@ -174,7 +174,7 @@ struct JobRunner: Sendable {
             control.recordOwnFailure()
         }
         if result.outcome == .timedOut {
-            reportError(Array("job \(plan.sequence) timed out and was stopped: ".utf8) + command)
+            reportError(Array("job \(plan.sequence) timed out and was stopped: ".utf8) + Self.brief(command))
         }
         control.finished(result.outcome, command: command)
         plan.admitted()

@@ -246,7 +246,7 @@ final class RunControl: Sendable {
             let parts = kinds.filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }
             let total = c.finished + c.cancelled + c.notRun
             var lines = [Array("\(c.unsuccessful) of \(total) jobs did not succeed: \(parts.joined(separator: ", "))".utf8)]
-            for command in state.firstFailures { lines.append(Array("failed: ".utf8) + command) }
+            for command in state.firstFailures { lines.append(Array("failed: ".utf8) + JobRunner.brief(command)) }
             return lines
         }
     }

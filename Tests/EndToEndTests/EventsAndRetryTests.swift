@@ -82,4 +82,12 @@ private func events(_ h: Harness) throws -> [[String: Any]] {
         #expect(lines.first?.contains("3 of 4 jobs did not succeed: 2 failed, 1 timed out") == true, "\(r)")
         #expect(r.err.contains("failed: exit 1"), "\(r)")
     }
+
+    @Test func aHugeRecordIsNotEchoedWholeInMessages() throws {
+        let record = String(repeating: "a", count: 100_000)
+        let r = try Harness().run(["run", "sh", "-c", "exit 3"], input: record + "\n")
+        #expect(r.status == 123)
+        #expect(r.err.utf8.count < 1000, "\(r.err.utf8.count) bytes of messages")
+        #expect(r.err.contains("... (100015 bytes)"), "the length is said: \(r.err.suffix(80))")
+    }
 }
