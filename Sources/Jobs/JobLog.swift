@@ -42,7 +42,8 @@ package struct JobLogEntry: Sendable, Equatable {
         }
     }
 
-    /// The command as one log field: newline and TAB written as `\n`, `\t`.
+    /// The command as one log field: newline, TAB and backslash written as
+    /// `\n`, `\t`, `\\`, so every command reads back as itself.
     package static func field(_ command: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(command.count)
@@ -50,7 +51,26 @@ package struct JobLogEntry: Sendable, Equatable {
             switch byte {
             case 0x0A: out += [0x5C, 0x6E]
             case 0x09: out += [0x5C, 0x74]
+            case 0x5C: out += [0x5C, 0x5C]
             default: out.append(byte)
+            }
+        }
+        return out
+    }
+
+    /// The command a log field holds (`field` undone; another backslash is
+    /// kept, as GNU parallel writes commands unescaped).
+    package static func command(fromField field: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(field.count)
+        var i = 0
+        while i < field.count {
+            if field[i] == 0x5C, i + 1 < field.count, let decoded = [0x6E: 0x0A, 0x74: 0x09, 0x5C: 0x5C][field[i + 1]] {
+                out.append(UInt8(decoded))
+                i += 2
+            } else {
+                out.append(field[i])
+                i += 1
             }
         }
         return out
@@ -141,7 +161,7 @@ package struct JobLogHistory: Sendable {
             let fields = line.split(separator: 0x09, maxSplits: 8, omittingEmptySubsequences: false)
             guard fields.count == 9, let sequence = Int(String(decoding: fields[0], as: UTF8.self)) else { continue }
             _ = sequence
-            let text = Array(fields[8])
+            let text = JobLogEntry.command(fromField: Array(fields[8]))
             let command = Self.words(text)
             recorded.insert(command)
             recordedText.insert(text)

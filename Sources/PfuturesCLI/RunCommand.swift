@@ -78,9 +78,9 @@ struct RunCommand {
             sequence += 1
             control.jobRead()
             if let history {
-                let field = JobLogEntry.field(runner.command(sequence: sequence, records: records))
-                if skipsOnResume(field, history: history) {
-                    runner.skipped(sequence: sequence, command: field)
+                let command = runner.command(sequence: sequence, records: records)
+                if skipsOnResume(command, history: history) {
+                    runner.skipped(sequence: sequence, command: command)
                     continue
                 }
             }
@@ -206,16 +206,16 @@ struct RunCommand {
     }
 
     /// Whether the job whose job-log Command field is `key` is skipped.
-    /// Whether the job whose job-log Command field is `field` is skipped:
-    /// a template's command compared as shell words (either tool's quoting),
-    /// a shell command (command mode) as text.
-    private func skipsOnResume(_ field: [UInt8], history: JobLogHistory) -> Bool {
+    /// Whether the job running `command` is skipped: a template's command
+    /// compared as shell words (either tool's quoting), a shell command
+    /// (command mode) as text.
+    private func skipsOnResume(_ command: [UInt8], history: JobLogHistory) -> Bool {
         let asText = config.template.mode == .command
         switch config.resume {
         case .none: return false
-        case .all: return asText ? history.recordedText.contains(field) : history.recorded.contains(JobLogHistory.words(field))
+        case .all: return asText ? history.recordedText.contains(command) : history.recorded.contains(JobLogHistory.words(command))
         case .succeededOnly:
-            return asText ? history.succeededText.contains(field) : history.succeeded.contains(JobLogHistory.words(field))
+            return asText ? history.succeededText.contains(command) : history.succeeded.contains(JobLogHistory.words(command))
         }
     }
 

@@ -134,4 +134,16 @@ private func logLines(_ h: Harness, _ name: String = "log") -> [[String]] {
         #expect(process.terminationStatus == 1, "not 141 as for a closed pipe: \(message)")
         #expect(message.contains("cannot write standard output: No space left on device"), "\(message)")
     }
+
+    @Test func aLiteralBackslashNIsNotANewlineToResume() throws {
+        // #15: `\n` typed in a command and a real newline were logged alike, so
+        // --resume skipped a job that never ran. These two differ only so.
+        let h = try Harness()
+        let literal = "printf '%s\\n' 'a\\nb' >> out\0"
+        let real = "printf '%s\\n' 'a\nb' >> out\0"
+        _ = try h.run(["run", "-0", "--joblog", "log"], input: literal)
+        let r = try h.run(["run", "-0", "--joblog", "log", "--resume"], input: literal + real)
+        #expect(r.status == 0, "\(r)")
+        #expect(String(decoding: h.read("out"), as: UTF8.self) == "a\\nb\na\nb\n", "the real-newline job ran once, the other not again")
+    }
 }
