@@ -90,6 +90,9 @@ package final class FileCopier: Sendable {
         let output = withCString(temp) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
         guard output >= 0 else { throw CopyFailure(errno: errno) }
         defer { close(output) }
+        // The lock says "a copy is writing this" to every other pfutures, in
+        // any PID namespace (a pid in the name cannot); it ends with the fd.
+        _ = flock(output, LOCK_EX | LOCK_NB)
         var total = 0
         while true {
             if shouldStop() { throw CopyFailure("stopped", stopped: true) }
@@ -147,6 +150,25 @@ package final class FileCopier: Sendable {
 
     /// Removes `.pfutures.PID.*.tmp` files of runs that no longer exist, once
     /// per directory per run.
+    /// A temporary is stale when no copy holds its lock and its writer is
+    /// gone: its pid does not exist here, or (the pid may be another
+    /// namespace's or another NFS client's) it has not changed for a minute.
+    /// A symbolic link (no lock possible) lives only between symlink and
+    /// rename, so only its age and pid count.
+    private static func isStale(_ path: [UInt8], pid: Int32) -> Bool {
+        var info = stat()
+        guard withCString(path, { lstat($0, &info) }) == 0 else { return false }
+        let quiet = time(nil) - info.st_mtim.tv_sec > 60
+        let pidGone = kill(pid, 0) != 0 && errno == ESRCH
+        if (info.st_mode & S_IFMT) == S_IFLNK { return quiet || pidGone }
+        let fd = withCString(path) { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }  // a live copy holds it
+        // Unlocked but fresh: a copy may be between creating and locking it.
+        return pidGone ? time(nil) - info.st_mtim.tv_sec > 2 : quiet
+    }
+
     private func removeStaleTemporaries(in directory: [UInt8]) {
         let first = cleanedDirectories.withLock { $0.insert(directory).inserted }
         guard first, let dir = withCString(directory, { opendir($0) }) else { return }
@@ -156,9 +178,8 @@ package final class FileCopier: Sendable {
             guard name.starts(with: Self.tempPrefix), name.suffix(4) == Array(".tmp".utf8) else { continue }
             let pidText = name.dropFirst(Self.tempPrefix.count).prefix { $0 != 0x2E }
             guard let pid = Int32(String(decoding: pidText, as: UTF8.self)), pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH {
-                _ = withCString(directory + [0x2F] + name) { unlink($0) }
-            }
+            let path = directory + [0x2F] + name
+            if Self.isStale(path, pid: pid) { _ = withCString(path) { unlink($0) } }
         }
     }
 }

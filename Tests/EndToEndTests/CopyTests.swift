@@ -156,13 +156,27 @@ private func temporaries(_ h: Harness) -> [String] {
 
     @Test func staleTemporariesOfDeadRunsAreRemoved() throws {
         let h = try Harness()
+        let hourAgo = Date(timeIntervalSinceNow: -3600)
         try make(h, "f", bytes: Array("x".utf8))
+        // A dead run's temporary: its pid is gone and no copy holds its lock.
         try make(h, "out/.pfutures.999999.1.tmp", bytes: Array("stale".utf8))
-        try make(h, "out/.pfutures.\(getpid()).1.tmp", bytes: Array("alive".utf8))
+        try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: h.file("out/.pfutures.999999.1.tmp"))
+        // #15: a live copy in another PID namespace (or NFS client) has a pid
+        // that means nothing here; it holds the temporary's lock.
+        try make(h, "out/.pfutures.999998.1.tmp", bytes: Array("live elsewhere".utf8))
+        try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: h.file("out/.pfutures.999998.1.tmp"))
+        let held = open(h.file("out/.pfutures.999998.1.tmp"), O_RDONLY)
+        #expect(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0)
+        defer { close(held) }
+        // A pid that exists here, no lock, but written just now: maybe a copy
+        // between creating and locking it.
+        try make(h, "out/.pfutures.1.1.tmp", bytes: Array("fresh".utf8))
         _ = try h.run(["copy"], input: "f\tout/f\n")
         #expect(!h.exists("out/.pfutures.999999.1.tmp"), "a dead run's temporary is removed")
-        #expect(h.exists("out/.pfutures.\(getpid()).1.tmp"), "a live process's temporary is left alone")
-        try FileManager.default.removeItem(atPath: h.file("out/.pfutures.\(getpid()).1.tmp"))
+        #expect(h.exists("out/.pfutures.999998.1.tmp"), "a locked temporary is left alone, whatever its pid")
+        #expect(h.exists("out/.pfutures.1.1.tmp"), "a fresh temporary is left alone")
+        try FileManager.default.removeItem(atPath: h.file("out/.pfutures.999998.1.tmp"))
+        try FileManager.default.removeItem(atPath: h.file("out/.pfutures.1.1.tmp"))
     }
 
     @Test func joblogAndResumeWorkForCopies() throws {
