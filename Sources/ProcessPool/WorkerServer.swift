@@ -117,7 +117,7 @@ private final class Server: @unchecked Sendable {
             cancelQueued()
         }
         finishLanes()
-        if status == 0 { out.send(.goodbye) }
+        if status == 0 { out.finish(with: .goodbye) }
         return status
     }
 
