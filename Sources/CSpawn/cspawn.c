@@ -38,7 +38,11 @@ pid_t pf_spawn(const pf_spawn_request *r) {
         for (int s = 1; s < _NSIG; s++) {
             struct sigaction sa;
             if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) != 0) continue;
-            if (s == SIGPIPE || s == SIGXFSZ || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)) {
+            // SIGINT and SIGQUIT come ignored when a script starts pfutures with
+            // `&`; jobs get them back, or forwarding them would do nothing.
+            // (SIGHUP ignored by nohup stays ignored.)
+            int reset = s == SIGPIPE || s == SIGXFSZ || s == SIGINT || s == SIGQUIT;
+            if (reset || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)) {
                 sa.sa_handler = SIG_DFL;
                 sa.sa_flags = 0;
                 sigemptyset(&sa.sa_mask);

@@ -106,15 +106,24 @@ package final class JobLogWriter: Sendable {
             try? writeAll(2, Self.header)
             return
         }
-        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC)
+        let flags = (append ? O_RDWR | O_APPEND : O_WRONLY | O_TRUNC) | O_CREAT | O_CLOEXEC
         let opened = openPath(path, flags, 0o644)
         guard opened >= 0 else { throw JobLogError(path: path, reason: errnoText(errno)) }
         fd = opened
         ownsFD = true
-        if lseek(fd, 0, SEEK_END) == 0 { try? writeAll(fd, Self.header) }
+        let end = lseek(fd, 0, SEEK_END)
+        if end == 0 { try? writeAll(fd, Self.header) } else if end > 0 && !Self.endsWithNewline(opened, at: end) {
+            // A line torn by a crash must not swallow the next one.
+            try? writeAll(fd, [0x0A])
+        }
     }
 
     deinit { if ownsFD { close(fd) } }
+
+    private static func endsWithNewline(_ fd: Int32, at end: off_t) -> Bool {
+        var last: UInt8 = 0
+        return pread(fd, &last, 1, end - 1) == 1 && last == 0x0A
+    }
 
     /// Appends `entry`; the first failed write returns what to tell the
     /// user (a full disk must not leave a torn log unnoticed), later ones nil.

@@ -24,6 +24,8 @@ final class Harness {
     var descriptorLimit: Int?
     /// When set, pfutures runs under `ulimit -f` of this many KiB (file size).
     var fileSizeLimitKiB: Int?
+    /// pfutures starts with SIGINT ignored, as `&` in a script starts it.
+    var startsWithInterruptIgnored = false
 
     static let closeLeakedDescriptors =
         "for p in /proc/$$/fd/*; do n=${p##*/}; if [ \"$n\" -gt 2 ]; then eval \"exec $n>&-\"; fi; done; exec \"$0\" \"$@\""
@@ -60,6 +62,7 @@ final class Harness {
         // concurrently), so pfutures starts with only 0, 1 and 2, as from a shell.
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         let limit = (descriptorLimit.map { "ulimit -n \($0); " } ?? "") + (fileSizeLimitKiB.map { "ulimit -f \($0); " } ?? "")
+            + (startsWithInterruptIgnored ? "trap '' INT; " : "")
         process.arguments = ["-c", limit + Self.closeLeakedDescriptors, Self.binary] + Self.withPool(arguments)
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()

@@ -146,4 +146,16 @@ private func logLines(_ h: Harness, _ name: String = "log") -> [[String]] {
         #expect(r.status == 0, "\(r)")
         #expect(String(decoding: h.read("out"), as: UTF8.self) == "a\\nb\na\nb\n", "the real-newline job ran once, the other not again")
     }
+
+    @Test func aTornLastLineDoesNotSwallowTheNext() throws {
+        let h = try Harness()
+        _ = try h.run(["run", "-k", "--joblog", "log", "echo"], input: "1\n2\n")
+        // A crash cut the third line short, before its newline.
+        let torn = "3\t:\t1.0\t0.1\t0\t2\t0\t0\techo th"
+        try h.write("log", String(decoding: h.read("log"), as: UTF8.self) + torn)
+        let r = try h.run(["run", "-k", "--joblog", "log", "--resume", "echo"], input: "1\n2\n3\n")
+        #expect(r.out == "3\n", "the torn job runs again: \(r)")
+        let lines = logLines(h)
+        #expect(lines.count == 5 && lines[3].last == "echo th" && lines[4].last == "echo 3", "\(lines)")
+    }
 }

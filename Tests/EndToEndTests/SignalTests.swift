@@ -29,6 +29,23 @@ import Testing
         #expect(h.eventually(10) { processes(matching: marker, programOnly: true).isEmpty })
     }
 
+    @Test func sigintReachesJobsWhenPfuturesStartedWithItIgnored() throws {
+        // `pfutures run ... &` in a script starts with SIGINT ignored; a
+        // SIGINT sent to it must still stop its jobs (#15).
+        let h = try Harness()
+        h.startsWithInterruptIgnored = true
+        let marker = "pf-sigint-\(UUID().uuidString.prefix(8))"
+        let (process, out, err, pipe) = try startSleepers(h, marker: marker)
+        #expect(h.eventually { h.files(prefix: "started.").count == 2 })
+        let sent = Date()
+        kill(process.processIdentifier, SIGINT)
+        let r = h.collect(process, arguments: ["SIGINT"], out: out, err: err)
+        try? pipe.fileHandleForWriting.close()
+        #expect(r.status == 130, "\(r)")
+        #expect(Date().timeIntervalSince(sent) < 30, "the jobs (sleep 60) got the SIGINT and ended")
+        #expect(h.eventually(10) { processes(matching: marker, programOnly: true).isEmpty })
+    }
+
     @Test func secondSignalKillsJobsThatIgnoreTheFirst() throws {
         let h = try Harness()
         let pipe = Pipe()
