@@ -95,13 +95,8 @@ private final class SourceStream {
                 fd = -1
                 reader = RecordReader(fd: stdin, format: format, wakeFD: wakeFD)
             } else {
-                let opened = openPath(path, O_RDONLY | O_CLOEXEC)
+                let opened = openRecordFile(path)
                 guard opened >= 0 else { throw SourceError(path: path, reason: errnoText(errno)) }
-                var info = stat()
-                if fstat(opened, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
-                    close(opened)
-                    throw SourceError(path: path, reason: errnoText(EISDIR))
-                }
                 fd = opened
                 reader = RecordReader(fd: opened, format: format, wakeFD: wakeFD)
             }

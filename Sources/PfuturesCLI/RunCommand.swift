@@ -134,13 +134,7 @@ struct RunCommand {
         }
         var inputFD: Int32 = 0
         if let path = config.argFile {
-            inputFD = openPath(path, O_RDONLY | O_CLOEXEC)
-            var info = stat()
-            if inputFD >= 0 && fstat(inputFD, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
-                close(inputFD)
-                inputFD = -1
-                errno = EISDIR
-            }
+            inputFD = openRecordFile(path)
             if inputFD < 0 {
                 reportError(Array("cannot read ".utf8) + path + Array(": \(errnoText(errno))".utf8))
                 return nil

@@ -60,6 +60,17 @@ package func openPath(_ path: [UInt8], _ flags: Int32, _ mode: mode_t = 0) -> In
     withCString(path) { open($0, flags, mode) }
 }
 
+/// Opens a file of records for reading; -1 with errno set (EISDIR for a
+/// directory, whose read would otherwise fail later without its name).
+package func openRecordFile(_ path: [UInt8]) -> Int32 {
+    let fd = openPath(path, O_RDONLY | O_CLOEXEC)
+    var info = stat()
+    guard fd >= 0, fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return fd }
+    close(fd)
+    errno = EISDIR
+    return -1
+}
+
 /// The text of an errno value.
 package func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
