@@ -152,8 +152,7 @@ struct JobRunner: Sendable {
     private func saveResults(in directory: [UInt8], _ plan: Attempts, _ output: JobOutput?) {
         let values = plan.records.flatMap(\.columns)
         if let failure = ResultsDirectory(directory).save(values: values, sequence: plan.sequence, output: output) {
-            reportError("cannot save the results of job \(plan.sequence): \(failure)")
-            control.recordOwnFailure()
+            control.resultsFailed("cannot save the results of job \(plan.sequence): \(failure)")
         }
     }
 

@@ -39,6 +39,7 @@ final class RunControl: Sendable {
         var firstFailures: [[UInt8]] = []
         var programMissing = false
         var warnedShortage = false
+        var warnedResults = false
         var halted = false
         var runtimes = RunningMedian()  // finished jobs', for --timeout P%
         var haltedOnSuccess = false
@@ -134,6 +135,17 @@ final class RunControl: Sendable {
         }
         if first { stopStarting() }
         return first
+    }
+
+    /// `--results` could not be written (a full disk fails every job alike):
+    /// said the first time, and the run exits 1.
+    func resultsFailed(_ message: String) {
+        let first = state.withLock { state in
+            defer { state.warnedResults = true }
+            state.statuses.insert(ExitStatus.usage)
+            return !state.warnedResults
+        }
+        if first { reportError(message) }
     }
 
     /// A finished job's runtime, for `--timeout P%`.

@@ -88,6 +88,15 @@ import Testing
         #expect(columns.status == 0 && h.read("cols/1/x/2/y/stdout") == Array("x y\n".utf8), "\(columns)")
     }
 
+    @Test func resultsThatCannotBeWrittenAreSaidOnce() throws {
+        let h = try Harness()
+        try h.write("file", "not a directory")
+        let r = try h.run(["run", "-k", "--results", "file/out", "echo"], input: "a\nb\nc\n")
+        #expect(r.status == 1, "\(r)")
+        #expect(r.out == "a\nb\nc\n", "the output still goes to stdout: \(r)")
+        #expect(r.err.components(separatedBy: "cannot save the results").count == 2, "said once: \(r)")
+    }
+
     @Test func timeoutAsAPercentageOfTheMedianRuntime() throws {
         // Three 0.1 s jobs make a median of 0.1 s; 500% of it stops the 30 s one.
         let started = Date()
