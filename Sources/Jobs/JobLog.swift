@@ -16,9 +16,12 @@ package struct JobLogEntry: Sendable, Equatable {
     package var exitValue: Int32
     package var signal: Int32
     package var command: [UInt8]
+    /// The remote host it ran on; nil: this machine (logged as `:`).
+    package var host: String?
 
     package init(sequence: Int, startTime: Double, runtime: Double, received: Int,
-                exitValue: Int32, signal: Int32, command: [UInt8]) {
+                exitValue: Int32, signal: Int32, command: [UInt8], host: String? = nil) {
+        self.host = host
         self.sequence = sequence
         self.startTime = startTime
         self.runtime = runtime
@@ -78,7 +81,7 @@ package struct JobLogEntry: Sendable, Equatable {
 
     var line: [UInt8] {
         let runtimeText = millisecondText(runtime)
-        let fields = ["\(sequence)", ":", millisecondText(startTime),
+        let fields = ["\(sequence)", host ?? ":", millisecondText(startTime),
                       String(repeating: " ", count: max(0, 10 - runtimeText.count)) + runtimeText,
                       "0", "\(received)", "\(exitValue)", "\(signal)"]
         return Array(fields.joined(separator: "\t").utf8) + [0x09] + Self.field(command) + [0x0A]

@@ -41,9 +41,12 @@ package final class JobLauncher: Sendable {
     }
 
     /// Whether `program` names something this process could execute.
-    package func canRun(_ program: [UInt8]) -> Bool {
-        if case .success = lookup.resolve(program) { return true }
-        return false
+    package func canRun(_ program: [UInt8]) -> Bool { path(of: program) != nil }
+
+    /// The path `program` is executed from (PATH searched), or nil.
+    package func path(of program: [UInt8]) -> [UInt8]? {
+        if case .success(let path) = lookup.resolve(program) { return path }
+        return nil
     }
 
     /// Starts `invocation` as job `sequence` in worker `slot`.

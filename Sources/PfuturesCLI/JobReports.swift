@@ -9,27 +9,29 @@ import Glibc
 
 extension JobRunner {
     /// The `start` event of one attempt.
-    func emitStart(_ job: Job, slot: Int, pid: Int32?, attempt: Int) {
+    func emitStart(_ job: Job, slot: Int, pid: Int32?, host: String?, attempt: Int) {
         guard let events else { return }
         let pidValue: EventValue = pid.map { .int(Int($0)) } ?? .null
+        let hostValue: EventValue = host.map { .text($0) } ?? .null
         let argv: [[UInt8]]
         switch job.action {
         case .process(.exec(let words)): argv = words
         case .copy(let source, let destination): argv = [Array("copy".utf8), source, destination]
         case .process(.shell), .invalid:
-            events.emit("start", ["seq": .int(job.sequence), "slot": .int(slot), "pid": pidValue,
+            events.emit("start", ["seq": .int(job.sequence), "slot": .int(slot), "pid": pidValue, "host": hostValue,
                                   "attempt": .int(attempt), "command": .bytes(job.command)])
             return
         }
-        events.emit("start", ["seq": .int(job.sequence), "slot": .int(slot), "pid": pidValue,
+        events.emit("start", ["seq": .int(job.sequence), "slot": .int(slot), "pid": pidValue, "host": hostValue,
                               "attempt": .int(attempt), "argv": .list(argv)])
     }
 
     /// The `finish` event of one attempt.
-    func emitFinish(_ result: JobResult, job: Job?, slot: Int, pid: Int32?, attempt: Int) {
+    func emitFinish(_ result: JobResult, job: Job?, slot: Int, pid: Int32?, host: String?, attempt: Int) {
         guard let events else { return }
         let (kind, code, signal) = Self.describe(result.outcome)
         events.emit("finish", ["seq": .int(job?.sequence ?? 0), "slot": .int(slot), "pid": pid.map { .int(Int($0)) } ?? .null,
+                               "host": host.map { .text($0) } ?? .null,
                                "attempt": .int(attempt), "outcome": .text(kind),
                                "exit": code.map { .int(Int($0)) } ?? .null,
                                "signal": signal.map { .int(Int($0)) } ?? .null,

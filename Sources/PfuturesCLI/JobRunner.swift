@@ -131,7 +131,7 @@ struct JobRunner: Sendable {
             if let message = result.message, !missing || control.programMissing() { reportError(message) }
             if result.bytesCopied > 0 { control.copied(bytes: result.bytesCopied) }
             if config.timeoutPercent != nil, case .exited = result.outcome { control.recordRuntime(result.runtime) }
-            emitFinish(result, job: watch.job, slot: watch.slot, pid: watch.pid, attempt: attempt)
+            emitFinish(result, job: watch.job, slot: watch.slot, pid: watch.pid, host: watch.host, attempt: attempt)
             guard config.retry.shouldRetry(result.outcome, attempt: attempt) && !control.isStopping else {
                 return conclude(plan, watch, result)
             }
@@ -167,7 +167,8 @@ struct JobRunner: Sendable {
         let received = config.copy != nil ? result.bytesCopied
                                           : (watch.output?.stdout.count ?? 0) + (watch.output?.stderr.count ?? 0)
         let entry = JobLogEntry(sequence: plan.sequence, startTime: result.startedAt, runtime: result.runtime,
-                                received: received, exitValue: exitValue, signal: signal, command: command)
+                                received: received, exitValue: exitValue, signal: signal, command: command,
+                                host: watch.host)
         if let failure = jobLog?.append(entry) {
             reportError(failure)
             control.recordOwnFailure()

@@ -15,6 +15,7 @@ final class JobWatch: TaskObserver, Sendable {
         var job: Job?
         var slot = 0
         var pid: Int32?
+        var host: String?
     }
     private let state = Mutex(State())
     private let receiver: Receiver
@@ -47,6 +48,8 @@ final class JobWatch: TaskObserver, Sendable {
     var job: Job? { state.withLock { $0.job } }
     var slot: Int { state.withLock { $0.slot } }
     var pid: Int32? { state.withLock { $0.pid } }
+    /// The remote host the attempt ran on; nil: this machine.
+    var host: String? { state.withLock { $0.host } }
 
     /// The grouped output, once the attempt is done.
     var output: JobOutput? {
@@ -54,17 +57,19 @@ final class JobWatch: TaskObserver, Sendable {
         return nil
     }
 
-    func taskStarted(slot: Int, pid: Int32?) {
+    func taskStarted(slot: Int, pid: Int32?, host: String?) {
         let job: Job? = state.withLock { state in
             state.slot = slot
             state.pid = pid
+            state.host = host
             return state.job
         }
         if attempt == 1 { runner.control.jobStarted() }
-        if let pid { runner.control.running.register(pid) }
+        // A remote job's pid names a process on its host, not one to signal here.
+        if let pid, host == nil { runner.control.running.register(pid) }
         guard let job else { return }
         if runner.config.verbose { runner.sink.writeStderr(job.command + [0x0A]) }
-        runner.emitStart(job, slot: slot, pid: pid, attempt: attempt)
+        runner.emitStart(job, slot: slot, pid: pid, host: host, attempt: attempt)
     }
 
     func taskOutput(_ bytes: UnsafeRawBufferPointer, stream: TaskStream) {
@@ -78,6 +83,6 @@ final class JobWatch: TaskObserver, Sendable {
     /// The attempt is over: the last partial line goes out, the pid leaves the registry.
     func ended() {
         if case .lines(let lines) = receiver { lines.finish() }
-        if let pid { runner.control.running.unregister(pid) }
+        if let pid, host == nil { runner.control.running.unregister(pid) }
     }
 }

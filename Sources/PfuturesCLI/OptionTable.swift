@@ -15,6 +15,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case delay, load, memfree
     case preserve, parents, noDereference, fsync
     case pool, chunksize, maxTasksPerChild, workerTimeout
+    case sshLogin, sshLoginFile, ssh, slurm, launcher, remotePfutures
     case help, usage, version
 }
 
@@ -50,6 +51,18 @@ enum OptionTable {
                    help: "with --pool process: replace a worker process after N jobs"),
         OptionSpec(id: .workerTimeout, long: "worker-timeout", short: nil, value: "SECONDS",
                    help: "with --pool process: a worker silent this long is dead and its jobs lost (default: 5)"),
+        OptionSpec(id: .sshLogin, long: "sshlogin", short: "S", value: "LOGINS",
+                   help: "run jobs on other hosts over ssh: [N/][user@]HOST[:PORT], comma-separated, ':' = this machine, N = job slots (default: its cores, or -j)"),
+        OptionSpec(id: .sshLoginFile, long: "sshloginfile", short: nil, value: "FILE",
+                   help: "read ssh logins from FILE, one a line (# starts a comment)"),
+        OptionSpec(id: .ssh, long: "ssh", short: nil, value: "CMD",
+                   help: "the ssh command for -S hosts, split at spaces (default: ssh), e.g. 'ssh -F my_config'"),
+        OptionSpec(id: .slurm, long: "slurm", short: nil, value: nil,
+                   help: "inside a Slurm allocation: one worker per allocated node, started with srun, slots = its CPUs"),
+        OptionSpec(id: .launcher, long: "launcher", short: nil, value: "CMD",
+                   help: "start each host's worker with the shell command CMD instead of ssh ({host} = the host)"),
+        OptionSpec(id: .remotePfutures, long: "remote-pfutures", short: nil, value: "PATH",
+                   help: "the pfutures program on the other hosts (default: pfutures; with --slurm, this one)"),
         OptionSpec(id: .argFile, long: "arg-file", short: "a", value: "FILE",
                    help: "read records from FILE instead of stdin; jobs then inherit stdin"),
         OptionSpec(id: .null, long: "null", short: "0", value: nil, help: "records end with NUL, not newline"),

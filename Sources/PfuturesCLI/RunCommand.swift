@@ -19,6 +19,7 @@ struct RunCommand {
             reportError("cannot start: \(shortage) (raise ulimit -n)")
             return ExitStatus.usage
         }
+        guard let hosts = remoteHosts() else { return ExitStatus.usage }
         SignalWatcher.blockSignals()
         // Pacing decides each start when it happens, so it queues nothing ahead.
         let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil
@@ -56,7 +57,7 @@ struct RunCommand {
             reportError(Array("cannot write ".utf8) + error.path + Array(": \(error.reason)".utf8))
             return ExitStatus.usage
         }
-        guard let executor = makeExecutor(control) else {
+        guard let executor = makeExecutor(control, hosts: hosts) else {
             reportError("cannot find the pfutures binary to start worker processes")
             return ExitStatus.usage
         }
@@ -173,8 +174,13 @@ struct RunCommand {
 
     /// The run's one executor: threads, or worker processes. A failed
     /// --initializer breaks it, and the run says why once.
-    private func makeExecutor(_ control: RunControl) -> (any TaskExecutor)? {
+    private func makeExecutor(_ control: RunControl, hosts: [WorkerHost]) -> (any TaskExecutor)? {
         let initializer = config.initializer.map { InitializerJob(command: $0, shell: config.shell) }
+        if !hosts.isEmpty {
+            return ProcessPoolExecutor(hosts: hosts, chunksize: config.chunksize, maxTasksPerChild: config.maxTasksPerChild,
+                                       initializer: initializer, heartbeat: Heartbeat(window: config.workerTimeout),
+                                       onHostLost: { reportError($0) })
+        }
         switch config.pool {
         case .thread:
             var setUp: (@Sendable () throws -> Void)?
@@ -199,7 +205,31 @@ struct RunCommand {
         }
     }
 
-    /// Whether the job whose job-log Command field is `key` is skipped.
+    /// The hosts of -S, --sshloginfile or --slurm (empty: this machine
+    /// only); nil when they cannot be had (said why). The run's cap becomes
+    /// their slots together, counting a host of unknown size as 64, so
+    /// enough jobs wait for hosts that report many cores.
+    private mutating func remoteHosts() -> [WorkerHost]? {
+        guard config.remote.isRequested else {
+            let nodes = RemoteHosts.allocationNodes
+            if nodes > 1 { reportError("running on this node only; --slurm would use all \(nodes) nodes of the Slurm allocation") }
+            return []
+        }
+        guard let executable = currentExecutable() else {
+            reportError("cannot find the pfutures binary to start worker processes")
+            return nil
+        }
+        do throws(RemoteHosts.Failure) {
+            let hosts = try RemoteHosts.hosts(config.remote, slotsPerHost: config.workerCapGivenValue.flatMap { $0 == Int.max ? nil : $0 },
+                                               executable: executable)
+            config.workerCap = hosts.reduce(0) { $0 + ($1.slots ?? 64) }
+            return hosts
+        } catch {
+            reportError(error.message)
+            return nil
+        }
+    }
+
     /// Whether the job running `command` is skipped: a template's command
     /// compared as shell words (either tool's quoting), a shell command
     /// (command mode) as text.

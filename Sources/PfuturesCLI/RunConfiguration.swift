@@ -83,6 +83,10 @@ struct RunConfiguration {
     var chunksize = 1
     var maxTasksPerChild: Int?
     var workerTimeout = Duration.seconds(5)
+    /// Other machines the jobs run on (-S, --sshloginfile, --slurm).
+    var remote = RemoteSettings()
+    /// -j, when given: with hosts, the job slots per host.
+    var workerCapGivenValue: Int? { workerCapGiven ? workerCap : nil }
     private var workerCapGiven = false
 
     init() {}
@@ -112,6 +116,18 @@ struct RunConfiguration {
             case .chunksize: chunksize = try Self.count(text, option: "--chunksize", allowZero: false)
             case .maxTasksPerChild: maxTasksPerChild = try Self.count(text, option: "--max-tasks-per-child", allowZero: false)
             case .workerTimeout: workerTimeout = try Self.seconds(text, option: "--worker-timeout")
+            case .sshLogin: remote.logins.append(text)
+            case .sshLoginFile: remote.loginFiles.append(raw)
+            case .ssh:
+                remote.ssh = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                guard !remote.ssh.isEmpty else { throw UsageError(message: "--ssh: needs a command") }
+            case .slurm: remote.slurm = true
+            case .launcher:
+                guard !text.isEmpty else { throw UsageError(message: "--launcher: needs a command") }
+                remote.launcher = text
+            case .remotePfutures:
+                guard !raw.isEmpty else { throw UsageError(message: "--remote-pfutures: needs a path") }
+                remote.remotePfutures = raw
             case .argFile: argFile = raw
             case .null: recordFormat = .nul
             case .delimiter: recordFormat = RecordFormat(delimiter: try Self.delimiter(raw), skipsEmpty: false)
@@ -220,6 +236,7 @@ struct RunConfiguration {
         for (id, name) in [(OptionID.maxChars, "-s"), (.exitIfTooLong, "-x")] where !packs && parsed.has(id) {
             throw UsageError(message: "\(name): needs -X or -m (records are packed into a job only with those)")
         }
+        try checkRemote(parsed)
         if pool == .process && !workerCapGiven { workerCap = processorCount }
         for (id, name) in [(OptionID.chunksize, "chunksize"), (.maxTasksPerChild, "max-tasks-per-child"),
                            (.workerTimeout, "worker-timeout")] where pool == .thread && parsed.has(id) {
@@ -235,6 +252,27 @@ struct RunConfiguration {
         }
         // Ordered line output would have to hold lines anyway: group instead.
         if keepOrder && outputMode == .lineBuffer { outputMode = .group }
+    }
+
+    /// Jobs on other hosts run in worker processes; the host options go together.
+    private mutating func checkRemote(_ parsed: ParsedCommandLine) throws {
+        guard remote.isRequested else {
+            for (id, name) in [(OptionID.launcher, "launcher"), (.remotePfutures, "remote-pfutures"), (.ssh, "ssh")]
+                where parsed.has(id) {
+                throw UsageError(message: "--\(name): needs hosts (-S, --sshloginfile or --slurm)")
+            }
+            return
+        }
+        if parsed.has(.pool) && pool == .thread {
+            throw UsageError(message: "--pool thread: jobs on other hosts run in worker processes (--pool process)")
+        }
+        if remote.slurm && (!remote.logins.isEmpty || !remote.loginFiles.isEmpty) {
+            throw UsageError(message: "--slurm: cannot be combined with -S or --sshloginfile")
+        }
+        if remote.slurm && remote.launcher != nil {
+            throw UsageError(message: "--launcher: replaces ssh for -S hosts; --slurm starts its workers with srun")
+        }
+        pool = .process
     }
 
     /// A space or a shell operator: the word is a script, not a program name.

@@ -71,6 +71,26 @@ package func openRecordFile(_ path: [UInt8]) -> Int32 {
     return -1
 }
 
+/// Everything `fd` holds until end of file; nil on a read error (errno set).
+package func readToEnd(_ fd: Int32) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { readSome(fd, into: $0) }
+        if n == 0 { return bytes }
+        if n < 0 { return nil }
+        bytes += chunk[..<n]
+    }
+}
+
+/// A small file's bytes (an --sshloginfile); nil with errno set.
+package func readWholeFile(_ path: [UInt8]) -> [UInt8]? {
+    let fd = openRecordFile(path)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    return readToEnd(fd)
+}
+
 /// The text of an errno value.
 package func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
 

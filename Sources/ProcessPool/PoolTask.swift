@@ -66,8 +66,10 @@ public protocol TaskContext: AnyObject {
 /// Hears about one submitted task while it runs: in the thread that runs
 /// it (thread pool), or in the reader thread of its worker (process pool).
 public protocol TaskObserver: AnyObject, Sendable {
-    /// The task started in `slot`; `pid` leads its process group, if it has one.
-    func taskStarted(slot: Int, pid: Int32?)
+    /// The task started in `slot`; `pid` leads its process group, if it has
+    /// one; `host` names the remote host it runs on (nil: this machine, so
+    /// the pid is one this process may signal).
+    func taskStarted(slot: Int, pid: Int32?, host: String?)
     /// Output of the task's process, in order.
     func taskOutput(_ bytes: UnsafeRawBufferPointer, stream: TaskStream)
 }

@@ -12,7 +12,9 @@
 // only decides; spawning, writing frames, finishing futures and observer
 // calls happen outside it. A worker that dies or goes silent fails exactly
 // the tasks it had started (BrokenProcessPool, taskWasRunning); those it
-// held but never started go to another worker.
+// held but never started go to another worker. Spread over hosts
+// (WorkerHost.swift), the pool runs one worker per host holding all the
+// host's slots, and a host whose worker dies is not used again.
 import FuturesCore
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +27,13 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     private var cap: Int
     private let slotsPerWorker: Int
     private let launcher: WorkerLauncher
+    /// The hosts of a pool spread over machines; empty: workers on this machine.
+    private let hosts: [HostState]
+    /// The hosts' slots known so far, and SIGUSR1/2's moves on top of them.
+    private var hostSlots = 0
+    private var capAdjustment = 0
+    private var nextHostSlot = 1
+    private let onHostLost: (@Sendable (String) -> Void)?
     private let chunksize: Int
     private let prefetch: Int
     private let maxTasksPerChild: Int?
@@ -63,12 +72,51 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     ///   - onWorkerStartFailure: told why, when a worker cannot be started
     ///     (no process or descriptor left) while others run: the pool goes
     ///     on with those. With none running, the pool is broken instead.
-    public init(maxWorkers: Int? = nil, slotsPerWorker: Int = 1, launcher: WorkerLauncher? = nil, chunksize: Int = 1,
-                prefetch: Int = 0, maxTasksPerChild: Int? = nil, initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat(),
-                onWorkerStartFailure: (@Sendable (String) -> Void)? = nil) {
-        self.cap = max(1, maxWorkers ?? processorCount)
+    public convenience init(maxWorkers: Int? = nil, slotsPerWorker: Int = 1, launcher: WorkerLauncher? = nil,
+                            chunksize: Int = 1, prefetch: Int = 0, maxTasksPerChild: Int? = nil,
+                            initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat(),
+                            onWorkerStartFailure: (@Sendable (String) -> Void)? = nil) {
+        self.init(cap: maxWorkers ?? processorCount, slotsPerWorker: slotsPerWorker, launcher: launcher, hosts: [],
+                  chunksize: chunksize, prefetch: prefetch, maxTasksPerChild: maxTasksPerChild, initializer: initializer,
+                  heartbeat: heartbeat, onWorkerStartFailure: onWorkerStartFailure, onHostLost: nil)
+    }
+
+    /// A pool spread over `hosts`: one worker per host, started when the
+    /// first task is queued, runs as many tasks at once as the host has
+    /// slots; the cap is all hosts' slots together. A host whose worker
+    /// dies or stays silent for the heartbeat window is lost: the tasks it
+    /// had started fail (`BrokenProcessPool`, taskWasRunning), those it
+    /// held go to other hosts, and it gets no further task. A worker that
+    /// ends before its HELLO (no pfutures there, another protocol version)
+    /// breaks the pool, as does losing every host.
+    /// - Parameters:
+    ///   - hosts: where workers run (at least one).
+    ///   - chunksize, maxTasksPerChild, initializer, heartbeat: as for a local pool.
+    ///   - onHostLost: told once per lost host, with why.
+    public convenience init(hosts: [WorkerHost], chunksize: Int = 1, maxTasksPerChild: Int? = nil,
+                            initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat(),
+                            onHostLost: (@Sendable (String) -> Void)? = nil) {
+        precondition(!hosts.isEmpty, "a pool spread over hosts needs at least one host")
+        self.init(cap: 1, slotsPerWorker: 1, launcher: nil, hosts: hosts, chunksize: chunksize, prefetch: 0,
+                  maxTasksPerChild: maxTasksPerChild, initializer: initializer, heartbeat: heartbeat,
+                  onWorkerStartFailure: nil, onHostLost: onHostLost)
+    }
+
+    private init(cap: Int, slotsPerWorker: Int, launcher: WorkerLauncher?, hosts: [WorkerHost], chunksize: Int,
+                 prefetch: Int, maxTasksPerChild: Int?, initializer: (any PoolTask)?, heartbeat: Heartbeat,
+                 onWorkerStartFailure: (@Sendable (String) -> Void)?, onHostLost: (@Sendable (String) -> Void)?) {
+        self.cap = max(1, cap)
         self.slotsPerWorker = max(1, slotsPerWorker)
         self.launcher = launcher ?? .local(executable: currentExecutable() ?? Array("/proc/self/exe".utf8))
+        self.hosts = hosts.map(HostState.init)
+        self.onHostLost = onHostLost
+        for host in self.hosts {
+            guard let slots = host.spec.slots else { continue }
+            host.slotNumbers = Array(nextHostSlot..<nextHostSlot + slots)
+            nextHostSlot += slots
+            hostSlots += slots
+        }
+        if !hosts.isEmpty { self.cap = max(1, hostSlots) }
         self.chunksize = max(1, chunksize)
         self.prefetch = max(0, prefetch)
         self.maxTasksPerChild = maxTasksPerChild.map { max(1, $0) }
@@ -117,7 +165,12 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     /// slots are all above it ends once idle.
     public func adjustMaxWorkers(by delta: Int) {
         lock.withLock {
-            cap = max(1, cap + delta)
+            if hosts.isEmpty {
+                cap = max(1, cap + delta)
+            } else {
+                capAdjustment = max(1 - hostSlots, capAdjustment + delta)
+                cap = max(1, hostSlots + capAdjustment)
+            }
             if delta > 0 { slotLimit = .max }  // asked for more: try starting workers again
         }
         dispatch()
@@ -179,6 +232,10 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     private func planLocked() -> Plan {
         var plan = Plan()
+        if broken == nil, !hosts.isEmpty, let lastLost = hosts.last(where: { $0.lostBecause != nil }),
+           hosts.allSatisfy({ $0.lostBecause != nil }) {
+            breakLocked("every host was lost (the last: \(lastLost.lostBecause!))")
+        }
         if broken != nil {
             plan.failed = Array(queue[queueHead...])
             queue.removeAll()
@@ -189,14 +246,17 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         retireLocked(&plan)
         assignLocked(&plan, behindRunning: false)
         let waiting = queue.count - queueHead
-        if waiting > 0 {
+        if waiting > 0 && !hosts.isEmpty {
+            startHostsLocked(&plan)
+            if plan.starts.isEmpty { assignLocked(&plan, behindRunning: true) }
+        } else if waiting > 0 {
             var free = freeSlotNumbersLocked()
             var held = links.reduce(0) { $0 + $1.slots.count }
             while waiting > plan.starts.reduce(0, { $0 + $1.slots.count }) && !free.isEmpty && held < slotLimit {
                 let take = Array(free.prefix(min(slotsPerWorker, slotLimit - held)))
                 held += take.count
                 free.removeFirst(take.count)
-                let link = WorkerLink(slots: take)
+                let link = WorkerLink(slots: take, launcher: launcher)
                 links.append(link)
                 plan.starts.append(link)
             }
@@ -211,6 +271,18 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             }
         }
         return plan
+    }
+
+    /// A worker for every host that has none, is not lost and has a slot
+    /// under the cap.
+    private func startHostsLocked(_ plan: inout Plan) {
+        for host in hosts where host.link == nil && host.lostBecause == nil {
+            if !host.slotNumbers.isEmpty && host.slotNumbers.allSatisfy({ $0 > cap }) { continue }
+            let link = WorkerLink(slots: host.slotNumbers, launcher: host.spec.launcher, host: host)
+            host.link = link
+            links.append(link)
+            plan.starts.append(link)
+        }
     }
 
     /// Ends workers that maxTasksPerChild used up, or whose slots the cap
@@ -280,7 +352,18 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Spawns `link`'s worker, sends SETUP and starts its reader.
     private func start(_ link: WorkerLink) {
-        let pid = link.spawn(launcher)
+        let pid = link.spawn()
+        if pid <= 0, let host = link.host {
+            let reason = "host \(host.spec.name): cannot start its worker: \(errnoText(-pid))"
+            lock.withLock {
+                links.removeAll { $0 === link }
+                host.link = nil
+                host.lostBecause = reason
+                lock.broadcast()
+            }
+            onHostLost?(reason)
+            return
+        }
         guard pid > 0 else {
             let reason = "cannot start a worker process: \(errnoText(-pid))"
             let tell: Bool = lock.withLock {
@@ -297,7 +380,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         // A local worker learns of pfutures' death from end of input; judging
         // its silence too would kill every task while pfutures is merely
         // stopped (Ctrl-Z, a debugger).
-        let window = launcher.isLocal ? nil : heartbeat.window
+        let window = link.launcher.isLocal ? nil : heartbeat.window
         link.write(Frame.setup(version: workerProtocolVersion, interval: heartbeat.interval, window: window,
                                slots: UInt32(link.slots.count), initializer: initializer).encoded())
         let stopNow: Bool = lock.withLock {
@@ -313,6 +396,21 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         if stopNow { link.write(Frame.stop.encoded()) }
     }
 
+    /// Notes a worker's HELLO; a host whose slots were not given gets as
+    /// many as the worker reported. True when the pool gained slots.
+    private func heardHelloLocked(_ link: WorkerLink, host: [UInt8], slots: Int) -> Bool {
+        link.helloHost = host
+        guard let state = link.host, state.slotNumbers.isEmpty else { return false }
+        let count = max(1, slots)
+        state.slotNumbers = Array(nextHostSlot..<nextHostSlot + count)
+        nextHostSlot += count
+        hostSlots += count
+        cap = max(1, hostSlots + capAdjustment)
+        link.slots = state.slotNumbers
+        for slot in link.slots { link.depth[slot] = 0 }
+        return true
+    }
+
     private func breakLocked(_ reason: String) {
         if broken == nil { broken = BrokenProcessPool(reason: reason) }
     }
@@ -326,14 +424,15 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             while let frame = try input.next() {
                 link.heard()
                 switch frame {
-                case .hello(let version, _, _, let host):
+                case .hello(let version, _, let slots, let host):
                     guard version == workerProtocolVersion else {
-                        let name = host.isEmpty ? "" : " on \(String(decoding: host, as: UTF8.self))"
+                        let name = link.host.map { " on host \($0.spec.name)" }
+                            ?? (host.isEmpty ? "" : " on \(String(decoding: host, as: UTF8.self))")
                         lock.withLock { breakLocked("worker process \(link.pid)\(name) speaks protocol version \(version), "
                                                     + "this pfutures \(workerProtocolVersion)") }
                         throw ProtocolError("version mismatch")
                     }
-                    lock.withLock { link.host = host }
+                    if lock.withLock({ heardHelloLocked(link, host: host, slots: Int(slots)) }) { dispatch() }
                 case .heartbeat, .goodbye: break
                 case .started(let id, let pid):
                     let pending: PendingTask? = lock.withLock {
@@ -341,7 +440,8 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
                         link.held[id]?.pid = pid
                         return link.held[id]
                     }
-                    pending?.observer?.taskStarted(slot: pending!.slot, pid: pid == 0 ? nil : pid)
+                    pending?.observer?.taskStarted(slot: pending!.slot, pid: pid == 0 ? nil : pid,
+                                                   host: link.host?.remoteName)
                 case .output(let id, let stream, let bytes):
                     let pending = lock.withLock { link.held[id] }
                     if let observer = pending?.observer { bytes.withUnsafeBytes { observer.taskOutput($0, stream: stream) } }
@@ -365,11 +465,25 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         }
         close(link.output)
         link.closeInput()
-        lock.withLock { link.state = .reaped }  // its pid may be reused from here on
+        let endedByPool: Bool = lock.withLock {
+            defer { link.state = .reaped }  // its pid may be reused from here on
+            return link.state == .ending
+        }
         let ending = link.reap()
-        let (lost, reason): ([PendingTask], String) = lock.withLock {
+        let (lost, reason, hostLost): ([PendingTask], String, String?) = lock.withLock {
             links.removeAll { $0 === link }
-            let reason = link.deathReason ?? failure ?? ending
+            var reason = link.deathReason ?? failure ?? ending
+            var hostLost: String?
+            if let host = link.host {
+                host.link = nil
+                reason = "host \(host.spec.name): \(reason)"
+                if link.helloHost == nil {
+                    breakLocked("\(reason) before saying hello (no pfutures worker there, or no connection)")
+                } else if !endedByPool && !link.launcher.isLocal {
+                    host.lostBecause = reason
+                    hostLost = reason
+                }
+            }
             var lost: [PendingTask] = []
             var again: [PendingTask] = []
             for pending in link.held.values {
@@ -379,12 +493,13 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             // Tasks it never started go to the front, in submission order.
             queue.replaceSubrange(queueHead..<queueHead, with: again.sorted { $0.id < $1.id })
             lock.broadcast()
-            return (lost, reason)
+            return (lost, reason, hostLost)
         }
+        if let hostLost { onHostLost?("\(hostLost); no further job goes there") }
         let poolError = brokenError
         // A worker killed (or gone silent) cannot end its tasks; on this
         // machine their process groups are ours to end, so none outlives it.
-        if launcher.isLocal {
+        if link.launcher.isLocal {
             for pending in lost where pending.pid > 0 { kill(-pending.pid, SIGKILL) }
         }
         for pending in lost {

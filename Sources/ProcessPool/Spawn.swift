@@ -83,3 +83,20 @@ package func currentExecutable() -> [UInt8]? {
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     return n > 0 ? buffer[0..<n].map { UInt8(bitPattern: $0) } : nil
 }
+
+/// Runs `path` to its end and returns its stdout, or nil when it could not
+/// start or did not exit with status 0 (its stderr stays pfutures').
+package func captureOutput(path: [UInt8], argv: [[UInt8]]) -> [UInt8]? {
+    var pipe: [Int32] = [-1, -1]
+    guard pf_pipe(&pipe) == 0 else { return nil }
+    let pid = spawnChild(path: path, argv: argv, environment: currentEnvironment(),
+                         stdio: ChildStdio(stdout: pipe[1]), deathSignal: 0)
+    close(pipe[1])
+    defer { close(pipe[0]) }
+    guard pid > 0 else { return nil }
+    let output = readToEnd(pipe[0])
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    var code: Int32 = 0
+    return pf_decode_status(status, &code) == 1 && code == 0 ? output : nil
+}

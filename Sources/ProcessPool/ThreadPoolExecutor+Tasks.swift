@@ -43,7 +43,7 @@ private final class InProcessContext: TaskContext {
     func started(pid: Int32?) {
         guard !announced else { return }
         announced = true
-        observer?.taskStarted(slot: slot, pid: pid)
+        observer?.taskStarted(slot: slot, pid: pid, host: nil)
     }
 
     func output(_ bytes: UnsafeRawBufferPointer, stream: TaskStream) { observer?.taskOutput(bytes, stream: stream) }

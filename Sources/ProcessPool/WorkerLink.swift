@@ -106,20 +106,26 @@ final class WorkerLink: @unchecked Sendable {
     var state = State.starting
     var pid: pid_t = 0
     var output: Int32 = -1
-    var host: [UInt8] = []
+    /// The host name its HELLO gave; nil until then.
+    var helloHost: [UInt8]?
     var deathReason: String?
+    let launcher: WorkerLauncher
+    /// The pool's host this worker serves (pools spread over hosts only).
+    let host: HostState?
     let lastHeard = Atomic<Int64>(monotonicNanoseconds())
 
     private let writeLock = ConditionLock()
     private var input: Int32 = -1
 
-    init(slots: [Int]) {
+    init(slots: [Int], launcher: WorkerLauncher, host: HostState? = nil) {
         self.slots = slots
+        self.launcher = launcher
+        self.host = host
         for slot in slots { depth[slot] = 0 }
     }
 
-    /// Starts the worker with `launcher`; the pid, or -errno.
-    func spawn(_ launcher: WorkerLauncher) -> pid_t {
+    /// Starts the worker with its launcher; the pid, or -errno.
+    func spawn() -> pid_t {
         var toWorker: [Int32] = [-1, -1], fromWorker: [Int32] = [-1, -1]
         if pf_pipe(&toWorker) != 0 { return -errno }
         if pf_pipe(&fromWorker) != 0 {
