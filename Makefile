@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 SWIFT  ?= swift
 RELEASE_FLAGS := -c release --static-swift-stdlib
 # parallel: the tests compare pfutures' input sources with GNU parallel's.
-DEBIAN_DEPS := libpopt-dev pkg-config groff-base parallel
+DEBIAN_DEPS := libpopt-dev pkg-config groff-base parallel openssh-server openssh-client slurm-wlm munge
 
 .PHONY: all build deps test tsan lint-man install uninstall completions clean bench bench-core
 
@@ -15,7 +15,8 @@ all: build
 # Installs what the build needs when it is missing; never silently skips it.
 deps:
 	@if [ -f /usr/include/popt.h ] && command -v pkg-config >/dev/null && command -v groff >/dev/null \
-		&& command -v parallel >/dev/null; then exit 0; fi; \
+		&& command -v parallel >/dev/null && [ -x /usr/sbin/sshd ] && command -v slurmctld >/dev/null \
+		&& [ -x /usr/sbin/munged ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "make: installing $(DEBIAN_DEPS) with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_DEPS) >/dev/null; \

@@ -4,6 +4,13 @@
 # hosts, h1 and h2, that are both this sshd. Prints sshd's pid.
 # Usage: scripts/test-sshd.sh DIR      (stop it with: kill "$(cat DIR/sshd.pid)")
 set -eu
+# A port nothing listens on (a random one, checked against /proc/net/tcp).
+free_port() {
+    while :; do
+        p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
+        grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp || { echo "$p"; return; }
+    done
+}
 dir=$1
 mkdir -p "$dir"
 [ -x /usr/sbin/sshd ] || { echo "test-sshd: /usr/sbin/sshd is missing (make deps installs openssh-server)" >&2; exit 1; }
@@ -14,7 +21,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$dir/id"
 cp "$dir/id.pub" "$dir/authorized_keys"
 chmod 600 "$dir/authorized_keys"
 # A free port: bind to 0 and read what the kernel chose.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat > "$dir/sshd_config" <<CONF
 ListenAddress 127.0.0.1
 Port $port
@@ -41,7 +48,7 @@ Host h1 h2
     StrictHostKeyChecking no
     LogLevel ERROR
 CONF
-/usr/sbin/sshd -f "$dir/sshd_config" -D -e 2>>"$dir/sshd.log" &
+/usr/sbin/sshd -f "$dir/sshd_config" -D -e </dev/null >/dev/null 2>>"$dir/sshd.log" &
 echo $! > "$dir/sshd.pid"
 # Ready once a login works.
 tries=0

@@ -55,6 +55,7 @@ pid_t pf_spawn(const pf_spawn_request *r) {
             if (getppid() != parent) _exit(127);  // the parent already died
         }
         if (place_fd(r->stdin_fd, 0) || place_fd(r->stdout_fd, 1) || place_fd(r->stderr_fd, 2)) goto fail;
+        if (r->directory && chdir(r->directory) != 0) goto fail;
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

@@ -29,7 +29,17 @@ package struct JobSettings: Sendable, Equatable {
     package var inheritStdin = false
     /// How copy jobs copy.
     package var copy = CopyOptions()
+    /// Where command jobs run: --workdir and --env, for jobs on other hosts.
+    package var placement = JobPlacement()
 
+    package init() {}
+}
+
+/// Where a command job runs, wherever its worker is: the variables it gets
+/// (--env, `NAME=VALUE` taken from pfutures' environment) and its directory.
+package struct JobPlacement: Sendable, Equatable {
+    package var environment: [[UInt8]] = []
+    package var workdir: [UInt8]?
     package init() {}
 }
 

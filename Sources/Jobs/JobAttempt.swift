@@ -36,7 +36,8 @@ extension Job {
         let capture = settings.captureOutput || !context.sharesSubmittersOutput
         let launched = JobLauncher.shared.launch(invocation, shell: settings.shell,
                                                  inheritStdin: settings.inheritStdin && context.sharesSubmittersOutput,
-                                                 sequence: sequence, slot: context.slot, capture: capture)
+                                                 sequence: sequence, slot: context.slot, capture: capture,
+                                                 placement: settings.placement)
         switch launched {
         case .failure(let failure):
             context.started(pid: nil)

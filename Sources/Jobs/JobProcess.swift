@@ -54,8 +54,9 @@ package final class JobLauncher: Sendable {
     ///   - shell: the shell for `.shell` invocations.
     ///   - inheritStdin: the job reads this process's stdin instead of /dev/null.
     ///   - capture: whether stdout and stderr go to pipes.
+    ///   - placement: --env variables and --workdir.
     package func launch(_ invocation: Invocation, shell: [UInt8], inheritStdin: Bool, sequence: Int, slot: Int,
-                       capture: Bool) -> Result<JobProcess, SpawnFailure> {
+                        capture: Bool, placement: JobPlacement = JobPlacement()) -> Result<JobProcess, SpawnFailure> {
         let argv: [[UInt8]]
         switch invocation {
         case .exec(let words): argv = words
@@ -70,7 +71,22 @@ package final class JobLauncher: Sendable {
         case .success(let found): path = found
         case .failure(let failure): return .failure(failure)
         }
-        let environment = baseEnvironment + [Array("PFUTURES_SEQ=\(sequence)".utf8), Array("PFUTURES_SLOT=\(slot)".utf8)]
+        if let directory = placement.workdir {
+            var info = stat()
+            let found = withCString(directory) { stat($0, &info) } == 0
+            guard found && (info.st_mode & S_IFMT) == S_IFDIR else {
+                let why = found ? "not a directory" : errnoText(errno)
+                return .failure(.cannotRun("--workdir \(String(decoding: directory, as: UTF8.self)): \(why)"))
+            }
+        }
+        var environment = baseEnvironment
+        if !placement.environment.isEmpty {
+            // getenv takes the first entry of a name: replace, never shadow.
+            let names = Set(placement.environment.map { Array($0.prefix { $0 != 0x3D }) })
+            environment.removeAll { names.contains(Array($0.prefix { $0 != 0x3D })) }
+            environment += placement.environment
+        }
+        environment += [Array("PFUTURES_SEQ=\(sequence)".utf8), Array("PFUTURES_SLOT=\(slot)".utf8)]
 
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         if capture {
@@ -84,7 +100,7 @@ package final class JobLauncher: Sendable {
         }
         let pid = spawnChild(path: path, argv: argv, environment: environment,
                              stdio: ChildStdio(stdin: inheritStdin ? -1 : devNull, stdout: outPipe[1], stderr: errPipe[1]),
-                             deathSignal: SIGKILL)
+                             deathSignal: SIGKILL, directory: placement.workdir)
         if capture { close(outPipe[1]); close(errPipe[1]) }
         guard pid > 0 else {
             if capture { close(outPipe[0]); close(errPipe[0]) }

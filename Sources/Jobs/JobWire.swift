@@ -6,6 +6,7 @@
 //
 //   u8 action (ActionCode) | u64 sequence | duration timeout | duration kill-after
 //   | u8 flags (JobFlags) | string shell | u32 count | count × string
+//   | string workdir (empty: none) | u32 variables | variables × string NAME=VALUE
 //
 //   strings: exec → argv; shell → [script]; copy → [source, destination];
 //            invalid → [command, reason]
@@ -65,6 +66,9 @@ extension Job {
         w.string(settings.shell)
         w.u32(UInt32(strings.count))
         for string in strings { w.string(string) }
+        w.string(settings.placement.workdir ?? [])
+        w.u32(UInt32(settings.placement.environment.count))
+        for variable in settings.placement.environment { w.string(variable) }
         return w.bytes
     }
 
@@ -87,6 +91,11 @@ extension Job {
         guard count <= 1 << 20 else { throw ProtocolError("\(count) strings in a job") }
         var strings: [[UInt8]] = []
         for _ in 0..<count { strings.append(try r.string()) }
+        let workdir = try r.string()
+        settings.placement.workdir = workdir.isEmpty ? nil : workdir
+        let variables = try r.u32()
+        guard variables <= 1 << 16 else { throw ProtocolError("\(variables) variables in a job") }
+        for _ in 0..<variables { settings.placement.environment.append(try r.string()) }
         guard r.atEnd else { throw ProtocolError("trailing bytes in a job") }
         let action: JobAction
         switch code {

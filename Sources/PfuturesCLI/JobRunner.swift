@@ -29,6 +29,7 @@ struct JobRunner: Sendable {
         settings.captureOutput = config.outputMode != .ungroup
         settings.inheritStdin = config.argFile != nil && config.sources.isEmpty
         settings.copy = config.copy ?? CopyOptions()
+        settings.placement = config.placement
         return settings
     }
 

@@ -15,7 +15,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case delay, load, memfree
     case preserve, parents, noDereference, fsync
     case pool, chunksize, maxTasksPerChild, workerTimeout
-    case sshLogin, sshLoginFile, ssh, slurm, launcher, remotePfutures
+    case sshLogin, sshLoginFile, ssh, slurm, launcher, remotePfutures, env, workdir
     case help, usage, version
 }
 
@@ -63,6 +63,11 @@ enum OptionTable {
                    help: "start each host's worker with the shell command CMD instead of ssh ({host} = the host)"),
         OptionSpec(id: .remotePfutures, long: "remote-pfutures", short: nil, value: "PATH",
                    help: "the pfutures program on the other hosts (default: pfutures; with --slurm, this one)"),
+        OptionSpec(id: .env, long: "env", short: nil, value: "NAME",
+                   help: "give jobs pfutures' value of the variable NAME, also on other hosts (repeatable)", commands: [.run]),
+        OptionSpec(id: .workdir, long: "workdir", short: nil, value: "DIR",
+                   help: "run jobs in DIR, also on other hosts; a relative DIR is taken from pfutures' directory (default: here; over ssh: the login directory)",
+                   commands: [.run]),
         OptionSpec(id: .argFile, long: "arg-file", short: "a", value: "FILE",
                    help: "read records from FILE instead of stdin; jobs then inherit stdin"),
         OptionSpec(id: .null, long: "null", short: "0", value: nil, help: "records end with NUL, not newline"),

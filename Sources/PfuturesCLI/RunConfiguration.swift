@@ -85,6 +85,8 @@ struct RunConfiguration {
     var workerTimeout = Duration.seconds(5)
     /// Other machines the jobs run on (-S, --sshloginfile, --slurm).
     var remote = RemoteSettings()
+    /// --env and --workdir.
+    var placement = JobPlacement()
     /// -j, when given: with hosts, the job slots per host.
     var workerCapGivenValue: Int? { workerCapGiven ? workerCap : nil }
     private var workerCapGiven = false
@@ -116,6 +118,15 @@ struct RunConfiguration {
             case .chunksize: chunksize = try Self.count(text, option: "--chunksize", allowZero: false)
             case .maxTasksPerChild: maxTasksPerChild = try Self.count(text, option: "--max-tasks-per-child", allowZero: false)
             case .workerTimeout: workerTimeout = try Self.seconds(text, option: "--worker-timeout")
+            case .env:
+                guard !raw.isEmpty, !raw.contains(0x3D) else { throw UsageError(message: "--env: '\(text)' is not a variable name") }
+                // As GNU parallel: a variable pfutures does not have is not passed.
+                if let value = getenv(text) {
+                    placement.environment.append(raw + [0x3D] + Array(String(cString: value).utf8))
+                }
+            case .workdir:
+                guard !raw.isEmpty else { throw UsageError(message: "--workdir: needs a directory") }
+                placement.workdir = raw.first == 0x2F ? raw : Self.currentDirectory() + [0x2F] + raw
             case .sshLogin: remote.logins.append(text)
             case .sshLoginFile: remote.loginFiles.append(raw)
             case .ssh:
@@ -252,6 +263,16 @@ struct RunConfiguration {
         }
         // Ordered line output would have to hold lines anyway: group instead.
         if keepOrder && outputMode == .lineBuffer { outputMode = .group }
+    }
+
+    /// pfutures' working directory, as bytes.
+    private static func currentDirectory() -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let found = buffer.withUnsafeMutableBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) { getcwd($0.baseAddress, $0.count) != nil }
+        }
+        guard found, let end = buffer.firstIndex(of: 0) else { return [0x2E] }
+        return Array(buffer[..<end])
     }
 
     /// Jobs on other hosts run in worker processes; the host options go together.

@@ -14,7 +14,8 @@
 // the tasks it had started (BrokenProcessPool, taskWasRunning); those it
 // held but never started go to another worker. Spread over hosts
 // (WorkerHost.swift), the pool runs one worker per host holding all the
-// host's slots, and a host whose worker dies is not used again.
+// host's slots; a host whose worker dies fails every task it held (a
+// STARTED may still have been on its way) and is not used again.
 import FuturesCore
 #if canImport(Glibc)
 import Glibc
@@ -84,9 +85,9 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     /// A pool spread over `hosts`: one worker per host, started when the
     /// first task is queued, runs as many tasks at once as the host has
     /// slots; the cap is all hosts' slots together. A host whose worker
-    /// dies or stays silent for the heartbeat window is lost: the tasks it
-    /// had started fail (`BrokenProcessPool`, taskWasRunning), those it
-    /// held go to other hosts, and it gets no further task. A worker that
+    /// dies or stays silent for the heartbeat window is lost: every task it
+    /// held fails (`BrokenProcessPool`, taskWasRunning; one it may have just
+    /// started must not run twice), and it gets no further task. A worker that
     /// ends before its HELLO (no pfutures there, another protocol version)
     /// breaks the pool, as does losing every host.
     /// - Parameters:
@@ -486,7 +487,11 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             }
             var lost: [PendingTask] = []
             var again: [PendingTask] = []
+            // A remote worker may have started a task whose STARTED is still
+            // on its way: all it held count as lost, so none runs twice.
+            let heldCountsAsStarted = !link.launcher.isLocal && link.helloHost != nil
             for pending in link.held.values {
+                if heldCountsAsStarted { pending.started = true }
                 if pending.started || broken != nil { lost.append(pending) } else { again.append(pending) }
             }
             link.held.removeAll()

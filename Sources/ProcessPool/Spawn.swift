@@ -19,17 +19,21 @@ package struct ChildStdio {
 }
 
 /// Starts `path` with `argv` and `environment` in a process group of its
-/// own; `deathSignal` (0: none) reaches it if the spawning thread dies.
+/// own, in `directory` when given; `deathSignal` (0: none) reaches it if
+/// the spawning thread dies.
 /// - Returns: the pid, or -errno when it could not be started.
 package func spawnChild(path: [UInt8], argv: [[UInt8]], environment: [[UInt8]], stdio: ChildStdio,
-                deathSignal: Int32) -> pid_t {
+                        deathSignal: Int32, directory: [UInt8]? = nil) -> pid_t {
     CStringArray(argv).withPointers { argvPointers in
         CStringArray(environment).withPointers { envPointers in
             withCString(path) { pathPointer in
-                var request = pf_spawn_request(path: pathPointer, argv: argvPointers, envp: envPointers,
-                                               stdin_fd: stdio.stdin, stdout_fd: stdio.stdout, stderr_fd: stdio.stderr,
-                                               new_process_group: 1, parent_death_signal: deathSignal)
-                return pf_spawn(&request)
+                withCString(directory ?? []) { directoryPointer in
+                    var request = pf_spawn_request(path: pathPointer, argv: argvPointers, envp: envPointers,
+                                                   stdin_fd: stdio.stdin, stdout_fd: stdio.stdout, stderr_fd: stdio.stderr,
+                                                   new_process_group: 1, parent_death_signal: deathSignal,
+                                                   directory: directory == nil ? nil : directoryPointer)
+                    return pf_spawn(&request)
+                }
             }
         }
     }

@@ -1,6 +1,8 @@
 // Hosts of a process pool spread over machines: one worker per host, on
 // one stream, running as many tasks at once as the host has slots. A host
-// whose worker dies or goes silent is lost for the rest of the run; one
+// whose worker dies or goes silent is lost for the rest of the run, with
+// every task it held (started or about to: its STARTED may not have
+// crossed the link yet, and a task must never run twice); one
 // whose worker never says HELLO (no pfutures there, another protocol
 // version, no connection) breaks the pool with an error naming it.
 

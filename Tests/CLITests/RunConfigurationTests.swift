@@ -84,3 +84,29 @@ private func configure(_ words: [String]) throws -> RunConfiguration {
         #expect(ExitStatus.combine([]) == 0)
     }
 }
+
+@Suite struct RemoteHostsTests {
+    @Test func sshLoginsParseAsGNUParallelWritesThem() throws {
+        let full = try SSHLogin(parsing: " 4/me@node1:2222 ")
+        #expect(full.slots == 4 && full.destination == "me@node1" && full.port == "2222" && full.name == "me@node1:2222")
+        let plain = try SSHLogin(parsing: "node2")
+        #expect(plain.slots == nil && plain.port == nil && !plain.isLocal)
+        #expect(try SSHLogin(parsing: ":").isLocal)
+        #expect(try SSHLogin(parsing: "2/:").slots == 2)
+        #expect(throws: UsageError.self) { try SSHLogin(parsing: "x/node") }
+        #expect(throws: UsageError.self) { try SSHLogin(parsing: "node:ssh") }
+        #expect(throws: UsageError.self) { try SSHLogin(parsing: "two words") }
+    }
+
+    @Test func slurmCPUsPerNodeExpand() {
+        #expect(RemoteHosts.cpusPerNode("4,2(x3)", nodes: 4) == [4, 2, 2, 2])
+        #expect(RemoteHosts.cpusPerNode("2(x2)", nodes: 2) == [2, 2])
+        #expect(RemoteHosts.cpusPerNode("2(x2)", nodes: 3) == nil)
+        #expect(RemoteHosts.cpusPerNode("", nodes: 1) == nil)
+    }
+
+    @Test func hostOptionsMeanTheProcessPool() throws {
+        let config = try configure(["-S", "h1", "echo"])
+        #expect(config.pool == .process && config.remote.logins == ["h1"])
+    }
+}

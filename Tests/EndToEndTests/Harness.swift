@@ -26,6 +26,10 @@ final class Harness {
     var fileSizeLimitKiB: Int?
     /// pfutures starts with SIGINT ignored, as `&` in a script starts it.
     var startsWithInterruptIgnored = false
+    /// Words run before pfutures, which they start (e.g. `salloc -N2`).
+    var launchPrefix: [String] = []
+    /// Variables added to pfutures' environment.
+    var environment: [String: String] = [:]
 
     static let closeLeakedDescriptors =
         "for p in /proc/$$/fd/*; do n=${p##*/}; if [ \"$n\" -gt 2 ]; then eval \"exec $n>&-\"; fi; done; exec \"$0\" \"$@\""
@@ -63,7 +67,10 @@ final class Harness {
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         let limit = (descriptorLimit.map { "ulimit -n \($0); " } ?? "") + (fileSizeLimitKiB.map { "ulimit -f \($0); " } ?? "")
             + (startsWithInterruptIgnored ? "trap '' INT; " : "")
-        process.arguments = ["-c", limit + Self.closeLeakedDescriptors, Self.binary] + Self.withPool(arguments)
+        process.arguments = ["-c", limit + Self.closeLeakedDescriptors] + launchPrefix + [Self.binary] + Self.withPool(arguments)
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -16,6 +16,7 @@ typedef struct pf_spawn_request {
     int stderr_fd;
     int new_process_group;     ///< non-zero: the child leads a new process group
     int parent_death_signal;   ///< non-zero: delivered to the child if pfutures dies
+    const char *directory;     ///< NULL, or the directory the child starts in
 } pf_spawn_request;
 
 /// Starts the child and returns its pid, or -errno when it could not be
