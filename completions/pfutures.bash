@@ -5,12 +5,12 @@ _pfutures() {
         COMPREPLY=($(compgen -W "run copy --help --version" -- "$cur")); return
     fi
     case ${COMP_WORDS[1]} in
-        run) opts="-j --jobs -P --max-procs --max-workers --pool --chunksize --max-tasks-per-child --worker-timeout -a --arg-file -0 --null -d --delimiter --shell -I -n --max-args --shell-template -X -m -s --max-chars -L --max-lines -x --exit -E -r --no-run-if-empty --shuf --nice --colsep --header --link --timeout --kill-after --deadline --halt --initializer --group --line-buffer --lb -u --ungroup -k --keep-order --tag --tagstring --results -t --verbose --dry-run --progress --eta --bar --joblog --events --retries --retry-on --retry-delay --resume --resume-failed --delay --load --memfree -h --help --usage -V --version" ;;
-        copy) opts="-j --jobs -P --max-procs --max-workers --pool --chunksize --max-tasks-per-child --worker-timeout -a --arg-file -0 --null --nice --timeout --deadline --halt -t --verbose --dry-run --progress --eta --bar --joblog --events --retries --retry-on --retry-delay --resume --resume-failed --delay --load --memfree --preserve --parents --no-dereference --fsync -h --help --usage -V --version" ;;
+        run) opts="-j --jobs -P --max-procs --max-workers --pool --chunksize --max-tasks-per-child --worker-timeout -S --sshlogin --sshloginfile --ssh --slurm --launcher --remote-pfutures --env --workdir -a --arg-file -0 --null -d --delimiter --shell -I -n --max-args --shell-template -X -m -s --max-chars -L --max-lines -x --exit -E -r --no-run-if-empty --shuf --nice --colsep --header --link --timeout --kill-after --deadline --halt --initializer --group --line-buffer --lb -u --ungroup -k --keep-order --tag --tagstring --results -t --verbose --dry-run --progress --eta --bar --joblog --events --retries --retry-on --retry-delay --resume --resume-failed --delay --load --memfree -h --help --usage -V --version" ;;
+        copy) opts="-j --jobs -P --max-procs --max-workers --pool --chunksize --max-tasks-per-child --worker-timeout -S --sshlogin --sshloginfile --ssh --slurm --launcher --remote-pfutures -a --arg-file -0 --null --nice --timeout --deadline --halt -t --verbose --dry-run --progress --eta --bar --joblog --events --retries --retry-on --retry-delay --resume --resume-failed --delay --load --memfree --preserve --parents --no-dereference --fsync -h --help --usage -V --version" ;;
         *) return ;;
     esac
     case $prev in
-        -a|--arg-file|--shell|--results|--joblog|--events) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --sshloginfile|--remote-pfutures|--workdir|-a|--arg-file|--shell|--results|--joblog|--events) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --pool) COMPREPLY=($(compgen -W "thread process" -- "$cur")); return ;;
     esac
     if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$opts" -- "$cur")); return; fi

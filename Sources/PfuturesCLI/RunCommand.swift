@@ -24,7 +24,7 @@ struct RunCommand {
         // Pacing decides each start when it happens, so it queues nothing ahead.
         let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil
         let control = RunControl(workerCap: config.workerCap, lookahead: paced ? 0 : min(config.workerCap, 64),
-                                 halt: config.halt, stopsCopiesOnSignal: config.copy != nil)
+                                 halt: config.halt, stopsTasksOnSignal: config.copy != nil || !hosts.isEmpty)
         SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
         SignalWatcher.watchStdout(for: control)
 

@@ -56,17 +56,18 @@ final class RunControl: Sendable {
     let admission: SlotGate
     let running = RunningJobs(guardian: OrphanGuard.forThisProgram())
     private let halt: HaltPolicy?
-    private let stopsCopiesOnSignal: Bool
+    private let stopsTasksOnSignal: Bool
     private let executor = Mutex<(any TaskExecutor)?>(nil)
 
     /// - Parameters:
     ///   - workerCap: the executor's cap; `lookahead` more jobs may wait in it.
-    ///   - stopsCopiesOnSignal: a stopping signal also stops running tasks
-    ///     (copies have no process group to forward it to).
-    init(workerCap: Int, lookahead: Int, halt: HaltPolicy?, stopsCopiesOnSignal: Bool) {
+    ///   - stopsTasksOnSignal: a stopping signal also stops running tasks
+    ///     (copies, and jobs on other hosts, have no process group here to
+    ///     forward it to).
+    init(workerCap: Int, lookahead: Int, halt: HaltPolicy?, stopsTasksOnSignal: Bool) {
         admission = SlotGate(limit: workerCap > Int.max - lookahead ? Int.max : workerCap + lookahead)
         self.halt = halt
-        self.stopsCopiesOnSignal = stopsCopiesOnSignal
+        self.stopsTasksOnSignal = stopsTasksOnSignal
     }
 
     /// The executor the run's jobs go to: stopping reaches it from here.
@@ -110,7 +111,7 @@ final class RunControl: Sendable {
         }
         stopStarting()
         running.forward(count == 1 ? signal : SIGKILL)
-        if stopsCopiesOnSignal { stopRunningJobs() }
+        if stopsTasksOnSignal { stopRunningJobs() }
     }
 
     func deadlinePassed() {
