@@ -57,6 +57,16 @@ for name, label in (("copy-small", "5000 x 4 KiB copy"), ("copy-large", "20 x 50
     m = medians(name)
     print(f"| {label} | {m['pfutures'] * 1000:.1f} ms | {m['process'] * 1000:.1f} ms |  | "
           f"{ratio(m['process'], m['pfutures'])} | <= 1.2x |")
+m = medians("remote-true")
+print("\n| remote workers, 2000 x true, 2 slots | local process pool | 2 ssh hosts | 2 Slurm nodes (with salloc) "
+      "| ssh vs local | Slurm vs local | target |")
+print("|---|---|---|---|---|---|---|")
+print(f"| loopback | {m['process'] * 1000:.1f} ms | {m['ssh'] * 1000:.1f} ms | {m['slurm'] * 1000:.1f} ms | "
+      f"{ratio(m['ssh'], m['process'])} | {ratio(m['slurm'], m['process'])} | <= 2x |")
+m = medians("remote-40")
+print(f"\n40 x true over the same two ssh hosts: pfutures {m['pfutures'] * 1000:.1f} ms, GNU parallel -S "
+      f"{m['parallel'] * 1000:.1f} ms ({ratio(m['parallel'], m['pfutures'])} pfutures' time), "
+      f"local process pool {m['local'] * 1000:.1f} ms.")
 print(f"\nGrouped output check: {lines} lines (expected 100000).")
 print(f"Peak RSS streaming records with -n 1000: 100k records {rss100k / 1024:.1f} MiB, "
       f"1M records {rss1m / 1024:.1f} MiB (target <= 32 MiB, flat).")

@@ -76,6 +76,27 @@ bench pool-true \
     -n process "$PF run --pool process -j2 true < $OUT/2000.txt" \
     -n process-chunk16 "$PF run --pool process -j2 --chunksize 16 true < $OUT/2000.txt"
 
+# Remote workers: 2000 x true over two loopback ssh hosts and over the
+# two-node test Slurm (salloc included), beside the local process pool, one
+# job slot per host (2 in all, as -j2); GNU parallel -S on the same hosts
+# with 40 jobs (it opens one ssh connection per job).
+REMOTE=$OUT/remote
+rm -rf "$REMOTE" && mkdir -p "$REMOTE"
+scripts/test-sshd.sh "$REMOTE/sshd" >/dev/null
+scripts/test-slurm.sh "$REMOTE/slurm" >/dev/null
+SSHCFG="ssh -F $REMOTE/sshd/ssh_config"
+seq 40 > "$OUT/40.txt"
+bench remote-true \
+    -n process "$PF run --pool process -j2 true < $OUT/2000.txt" \
+    -n ssh "$PF run -S 1/h1,1/h2 --ssh '$SSHCFG' --remote-pfutures $PF true < $OUT/2000.txt" \
+    -n slurm "SLURM_CONF=$REMOTE/slurm/slurm.conf salloc -N2 --quiet $PF run --slurm true < $OUT/2000.txt"
+bench remote-40 \
+    -n pfutures "$PF run -S 1/h1,1/h2 --ssh '$SSHCFG' --remote-pfutures $PF true < $OUT/40.txt" \
+    -n parallel "parallel --will-cite -S 1/h1,1/h2 --ssh '$SSHCFG' true < $OUT/40.txt" \
+    -n local "$PF run --pool process -j2 true < $OUT/40.txt"
+kill "$(cat "$REMOTE/sshd/sshd.pid")"
+scripts/test-slurm.sh --stop "$REMOTE/slurm"
+
 # Copy: 5000 files of 4 KiB and 20 of 50 MiB, fresh destinations each run;
 # written data is synced first so no benchmark pays for another's writeback.
 rm -rf "$OUT/tree" && mkdir -p "$OUT/tree/small" "$OUT/tree/large"

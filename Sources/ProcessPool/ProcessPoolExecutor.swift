@@ -471,7 +471,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             return link.state == .ending
         }
         let ending = link.reap()
-        let (lost, reason, hostLost): ([PendingTask], String, String?) = lock.withLock {
+        let (lost, reason, hostLost, unannounced): ([PendingTask], String, String?, [PendingTask]) = lock.withLock {
             links.removeAll { $0 === link }
             var reason = link.deathReason ?? failure ?? ending
             var hostLost: String?
@@ -487,18 +487,26 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             }
             var lost: [PendingTask] = []
             var again: [PendingTask] = []
+            var unannounced: [PendingTask] = []
             // A remote worker may have started a task whose STARTED is still
             // on its way: all it held count as lost, so none runs twice.
             let heldCountsAsStarted = !link.launcher.isLocal && link.helloHost != nil
             for pending in link.held.values {
-                if heldCountsAsStarted { pending.started = true }
+                if heldCountsAsStarted && !pending.started {
+                    pending.started = true
+                    unannounced.append(pending)
+                }
                 if pending.started || broken != nil { lost.append(pending) } else { again.append(pending) }
             }
             link.held.removeAll()
             // Tasks it never started go to the front, in submission order.
             queue.replaceSubrange(queueHead..<queueHead, with: again.sorted { $0.id < $1.id })
             lock.broadcast()
-            return (lost, reason, hostLost)
+            return (lost, reason, hostLost, unannounced)
+        }
+        // Told where they ran, so their loss names the host.
+        for pending in unannounced {
+            pending.observer?.taskStarted(slot: pending.slot, pid: nil, host: link.host?.remoteName)
         }
         if let hostLost { onHostLost?("\(hostLost); no further job goes there") }
         let poolError = brokenError

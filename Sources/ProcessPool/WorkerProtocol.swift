@@ -322,31 +322,3 @@ package final class FrameInput {
         return out
     }
 }
-
-/// Writes whole frames to a descriptor from any thread, one at a time.
-/// @unchecked Sendable: writes are serialised by `lock`.
-package final class FrameOutput: @unchecked Sendable {
-    private let fd: Int32
-    private let lock = ConditionLock()
-    private var finished = false
-    package init(fd: Int32) { self.fd = fd }
-
-    /// Sends `frame` as the last one: any later send is dropped (a heartbeat
-    /// must not follow GOODBYE).
-    package func finish(with frame: Frame) {
-        lock.withLock {
-            if !finished { _ = try? writeAll(fd, frame.encoded()) }
-            finished = true
-        }
-    }
-
-    /// Sends `frame`; false when the reader is gone.
-    @discardableResult
-    package func send(_ frame: Frame) -> Bool { send(frame.encoded()) }
-
-    /// Sends bytes that are whole frames; false when the reader is gone.
-    @discardableResult
-    package func send(_ bytes: [UInt8]) -> Bool {
-        lock.withLock { !finished && (try? writeAll(fd, bytes)) != nil }
-    }
-}

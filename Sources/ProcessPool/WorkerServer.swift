@@ -85,6 +85,9 @@ private final class Server: @unchecked Sendable {
                 throw ProtocolError("pfutures speaks protocol version \(version), this worker \(workerProtocolVersion)")
             }
             lock.withLock { self.interval = interval }
+            // A window means a remote parent, maybe behind a relay with
+            // Nagle's algorithm: let small frames travel together.
+            if window != nil { out.lingerFrames(for: .milliseconds(20)) }
             // Heartbeats go out during the initializer, but input is not read
             // then, so silence counts only from its end.
             WorkerThread.detach(name: "heartbeat") { [self] in beat() }

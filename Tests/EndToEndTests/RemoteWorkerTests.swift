@@ -77,6 +77,7 @@ private func hitWorker(_ h: Harness, _ arguments: [String], jobs: Int, running: 
         let lost = rows.filter { $0.exit == -1 }
         #expect(Set(lost.map(\.seq)) == held, "exactly its jobs are lost: \(rows)")
         let deadHost = try #require(lost.first?.host)
+        #expect(["h1", "h2"].contains(deadHost) && lost.allSatisfy { $0.host == deadHost }, "lost rows name the host: \(rows)")
         #expect(rows.filter { $0.seq > 4 }.allSatisfy { $0.host != deadHost && $0.exit == 0 },
                 "no later job went to the lost host: \(rows)")
         #expect(r.err.contains("host \(deadHost):") && r.err.contains("no further job goes there"), "\(r)")
