@@ -28,6 +28,12 @@
 // Ctrl-Z must find its tasks still there. Nothing is decided from a
 // launcher's exit status.
 //
+// A remote worker (window set) lets STARTED and OUTPUT wait up to 20 ms for
+// the next frame and writes them together (FrameOutput.swift): relays with
+// Nagle's algorithm on a TCP hop (srun) would otherwise hold the second of
+// two small writes for a delayed ACK. Spread over hosts, a pool fails every
+// task a lost host held, announced or not (WorkerHost.swift).
+//
 // Frame (all integers little-endian):
 //
 //   u32 n | u8 type | u64 id | payload (n - 9 bytes) | 0x0A

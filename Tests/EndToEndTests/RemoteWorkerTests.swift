@@ -140,6 +140,20 @@ private func hitWorker(_ h: Harness, _ arguments: [String], jobs: Int, running: 
         #expect(Set(rows.map(\.host)) == ["x", "y"], "\(rows)")
     }
 
+    @Test func aWorkerOfAnotherProtocolVersionIsOneClearError() throws {
+        let h = try Harness()
+        // A "remote pfutures" that answers with a well-formed HELLO of version 9.
+        let hello = "\\031\\0\\0\\0\\001" + String(repeating: "\\0", count: 8) + "PFW\\011\\001\\0\\0\\0\\001\\0\\0\\0\\0\\0\\0\\0\\n"
+        try h.write("old-pfutures", "#!/bin/sh\nprintf '\(hello)'\ncat >/dev/null\n")
+        chmod(h.file("old-pfutures"), 0o755)
+        let r = try h.run(["run", "--launcher", "env", "-S", "old", "--remote-pfutures", h.file("old-pfutures"), "echo"],
+                          input: "1\n2\n")
+        #expect(r.status == 1, "\(r)")
+        #expect(r.err.contains("on host old speaks protocol version 9, this pfutures 2"), "\(r)")
+        #expect(r.err.components(separatedBy: "process pool is broken").count == 2, "said once: \(r)")
+        #expect(r.out.isEmpty, "\(r)")
+    }
+
     @Test func aLoginFileWithCommentsAndThisMachine() throws {
         let h = try Harness()
         try h.write("logins", "# hosts for the test\n\n1/:   # this machine\n1/far  \n")
@@ -198,5 +212,17 @@ private func hitWorker(_ h: Harness, _ arguments: [String], jobs: Int, running: 
         let lostRows = jobLogRows(h, "lost.log")
         #expect(lostRows.map(\.seq).sorted() == Array(1...6), "\(lostRows)")
         #expect(Set(lostRows.filter { $0.exit == -1 }.map(\.seq)) == held && !held.isEmpty, "\(lostRows) \(held)")
+
+        // A node's worker frozen: found by heartbeats, not after Slurm's
+        // ~25 s; with --retries its job runs again on the other node.
+        for name in h.files(prefix: "started.") + ["go"] { try? FileManager.default.removeItem(atPath: h.file(name)) }
+        let (frozenRun, frozenHeld, victim, seconds) = try hitWorker(
+            h, ["run", "--slurm", "--worker-timeout", "2", "--retries", "2", "--joblog", "frozen.log"] + waitingJob(h),
+            jobs: 6, running: 2, signal: SIGSTOP)
+        defer { kill(victim, SIGKILL) }
+        #expect(frozenRun.status == 0 && frozenRun.err.contains("silent for 2 s"), "\(frozenRun)")
+        let frozenRows = jobLogRows(h, "frozen.log")
+        #expect(frozenRows.map(\.seq).sorted() == Array(1...6) && frozenRows.allSatisfy { $0.exit == 0 }, "\(frozenRows)")
+        #expect(!frozenHeld.isEmpty && seconds < 20, "noticed after \(seconds) s")
     }
 }
