@@ -16,7 +16,8 @@ if [ "$1" = --stop ]; then
     for f in "$dir"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
     exit 0
 fi
-dir=$1
+mkdir -p "$1"
+dir=$(cd "$1" && pwd)  # the daemons take absolute paths only
 for program in munged slurmctld slurmd srun; do
     command -v $program >/dev/null || [ -x /usr/sbin/$program ] || {
         echo "test-slurm: $program is missing (make deps installs slurm-wlm and munge)" >&2; exit 1; }

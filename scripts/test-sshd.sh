@@ -11,8 +11,8 @@ free_port() {
         grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp || { echo "$p"; return; }
     done
 }
-dir=$1
-mkdir -p "$dir"
+mkdir -p "$1"
+dir=$(cd "$1" && pwd)  # sshd takes absolute paths only
 [ -x /usr/sbin/sshd ] || { echo "test-sshd: /usr/sbin/sshd is missing (make deps installs openssh-server)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] && mkdir -p /run/sshd
 rm -f "$dir/host_key" "$dir/host_key.pub" "$dir/id" "$dir/id.pub"
