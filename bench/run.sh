@@ -82,6 +82,11 @@ bench pool-true \
 # with 40 jobs (it opens one ssh connection per job).
 REMOTE=$OUT/remote
 rm -rf "$REMOTE" && mkdir -p "$REMOTE"
+stop_remote() {
+    [ -f "$REMOTE/sshd/sshd.pid" ] && kill "$(cat "$REMOTE/sshd/sshd.pid")" 2>/dev/null
+    scripts/test-slurm.sh --stop "$REMOTE/slurm"
+}
+trap stop_remote EXIT
 scripts/test-sshd.sh "$REMOTE/sshd" >/dev/null
 scripts/test-slurm.sh "$REMOTE/slurm" >/dev/null
 SSHCFG="ssh -F $REMOTE/sshd/ssh_config"
@@ -89,13 +94,13 @@ seq 40 > "$OUT/40.txt"
 bench remote-true \
     -n process "$PF run --pool process -j2 true < $OUT/2000.txt" \
     -n ssh "$PF run -S 1/h1,1/h2 --ssh '$SSHCFG' --remote-pfutures $PF true < $OUT/2000.txt" \
-    -n slurm "SLURM_CONF=$REMOTE/slurm/slurm.conf salloc -N2 --quiet $PF run --slurm true < $OUT/2000.txt"
+    -n slurm "SLURM_CONF=$REMOTE/slurm/slurm.conf salloc -N2 --quiet $PF run --slurm -j1 true < $OUT/2000.txt"
 bench remote-40 \
     -n pfutures "$PF run -S 1/h1,1/h2 --ssh '$SSHCFG' --remote-pfutures $PF true < $OUT/40.txt" \
     -n parallel "parallel --will-cite -S 1/h1,1/h2 --ssh '$SSHCFG' true < $OUT/40.txt" \
     -n local "$PF run --pool process -j2 true < $OUT/40.txt"
-kill "$(cat "$REMOTE/sshd/sshd.pid")"
-scripts/test-slurm.sh --stop "$REMOTE/slurm"
+stop_remote
+trap - EXIT
 
 # Copy: 5000 files of 4 KiB and 20 of 50 MiB, fresh destinations each run;
 # written data is synced first so no benchmark pays for another's writeback.

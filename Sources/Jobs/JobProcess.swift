@@ -34,6 +34,11 @@ package final class JobLauncher: Sendable {
         self.devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
+    /// $HOME, for a relative --workdir.
+    private var homeDirectory: [UInt8] {
+        baseEnvironment.first { $0.starts(with: Array("HOME=".utf8)) }.map { Array($0.dropFirst(5)) } ?? [0x2F]
+    }
+
     /// A system call's failure as a spawn failure: shortage or not.
     private static func failure(_ call: String?, _ code: Int32) -> SpawnFailure {
         let text = (call.map { "\($0): " } ?? "") + errnoText(code)
@@ -71,7 +76,9 @@ package final class JobLauncher: Sendable {
         case .success(let found): path = found
         case .failure(let failure): return .failure(failure)
         }
-        if let directory = placement.workdir {
+        // A relative --workdir is beneath the home directory of wherever the job runs.
+        let workdir = placement.workdir.map { $0.first == 0x2F ? $0 : homeDirectory + [0x2F] + $0 }
+        if let directory = workdir {
             var info = stat()
             let found = withCString(directory) { stat($0, &info) } == 0
             guard found && (info.st_mode & S_IFMT) == S_IFDIR else {
@@ -100,7 +107,7 @@ package final class JobLauncher: Sendable {
         }
         let pid = spawnChild(path: path, argv: argv, environment: environment,
                              stdio: ChildStdio(stdin: inheritStdin ? -1 : devNull, stdout: outPipe[1], stderr: errPipe[1]),
-                             deathSignal: SIGKILL, directory: placement.workdir)
+                             deathSignal: SIGKILL, directory: workdir)
         if capture { close(outPipe[1]); close(errPipe[1]) }
         guard pid > 0 else {
             if capture { close(outPipe[0]); close(errPipe[0]) }

@@ -18,20 +18,23 @@ struct RemoteSettings: Sendable, Equatable {
     var launcher: String?
     /// --remote-pfutures: the program run on the other end.
     var remotePfutures: [UInt8]?
-    /// --ssh: the ssh command's words.
-    var ssh = ["ssh"]
+    /// --ssh: the ssh command, run by the shell.
+    var ssh = "ssh"
 
     /// Whether the run uses other machines.
     var isRequested: Bool { !logins.isEmpty || !loginFiles.isEmpty || slurm }
 }
 
-/// One GNU parallel ssh login: `[N/][user@]HOST[:PORT]`, or `:` for this machine.
+/// One GNU parallel ssh login: `[N/][user@]HOST[:PORT]`, `[N/]SSHCOMMAND HOST`
+/// (e.g. `ssh -p 2222 node1`), or `:` for this machine.
 struct SSHLogin: Equatable {
-    /// Job slots given as `N/`; nil: the host's core count (or -j).
+    /// The host's CPUs given as `N/`: its job slots unless -j is given.
     var slots: Int?
     /// `user@host` as ssh takes it; `:` for this machine.
     var destination: String
     var port: String?
+    /// The ssh command the login names for itself, replacing --ssh.
+    var sshCommand: String?
 
     var isLocal: Bool { destination == ":" }
     /// The host as messages and the job log name it.
@@ -40,25 +43,31 @@ struct SSHLogin: Equatable {
     /// - Throws: the reason when `text` is not a login.
     init(parsing text: String) throws(UsageError) {
         var rest = Substring(text.trimmingSpaces)
-        if let slash = rest.firstIndex(of: "/") {
+        // `N/` counts only before any space: `ssh -i /key node` has none.
+        if let slash = rest.firstIndex(of: "/"), !rest[..<slash].contains(" ") {
             guard let n = Int(rest[..<slash]), n > 0 else {
-                throw UsageError(message: "--sshlogin: '\(text)': the job slots before / are not a positive number")
+                throw UsageError(message: "--sshlogin: '\(text)': the CPUs before / are not a positive number")
             }
             slots = n
             rest = rest[rest.index(after: slash)...]
         }
-        if rest != ":", let colon = rest.lastIndex(of: ":") {
-            let port = rest[rest.index(after: colon)...]
+        let words = rest.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard let last = words.last else { throw UsageError(message: "--sshlogin: '\(text)' names no host") }
+        if words.count > 1 { sshCommand = words.dropLast().joined(separator: " ") }
+        var host = last
+        // One colon separates a port; more are an IPv6 address.
+        if host != ":", host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
+            let port = host[host.index(after: colon)...]
             guard !port.isEmpty, port.allSatisfy(\.isNumber) else {
                 throw UsageError(message: "--sshlogin: '\(text)': '\(port)' is not a port number")
             }
             self.port = String(port)
-            rest = rest[..<colon]
+            host = host[..<colon]
         }
-        guard !rest.isEmpty, !rest.contains(where: { $0 == " " || $0 == "\t" }) else {
+        guard !host.isEmpty, !(host == ":" && sshCommand != nil) else {
             throw UsageError(message: "--sshlogin: '\(text)' is not [N/][user@]HOST[:PORT]")
         }
-        destination = String(rest)
+        destination = String(host)
     }
 }
 
@@ -95,7 +104,8 @@ enum RemoteHosts {
         let remote = settings.remotePfutures ?? Array("pfutures".utf8)
         var hosts: [WorkerHost] = []
         for login in logins {
-            let slots = login.slots ?? slotsPerHost
+            // GNU parallel: -j is the jobs per host; N/ is the host's CPUs.
+            let slots = slotsPerHost ?? login.slots
             if login.isLocal {
                 hosts.append(WorkerHost(name: ":", launcher: .local(executable: executable), slots: slots))
                 continue
@@ -123,19 +133,22 @@ enum RemoteHosts {
         return logins
     }
 
-    /// `ssh … LOGIN exec PFUTURES __pfutures-worker`. Batch mode: ssh runs in
-    /// its own process group and cannot ask for a password, so it fails at
-    /// once instead of waiting. Keep-alives end ssh on a dead link; one
-    /// control master per login shares the connection with later workers.
-    static func sshLauncher(_ login: SSHLogin, ssh: [String], remote: [UInt8]) -> WorkerLauncher {
-        let program = JobLauncher.shared.path(of: Array(ssh[0].utf8)) ?? Array(ssh[0].utf8)
-        var argv: [String] = ssh + ["-o", "BatchMode=yes", "-o", "ServerAliveInterval=2", "-o", "ServerAliveCountMax=3",
-                              "-o", "ControlMaster=auto", "-o", "ControlPersist=no",
-                              "-o", "ControlPath=/tmp/pfutures-ssh-\(getuid())-\(fnv1a(login.name))-%C"]
-        if let port = login.port { argv += ["-p", port] }
-        argv += ["--", login.destination]
+    /// `ssh … LOGIN exec PFUTURES __pfutures-worker`, through the shell so
+    /// that --ssh may hold quoted words. Batch mode: ssh runs in its own
+    /// process group and cannot ask for a password, so it fails at once
+    /// instead of waiting. Keep-alives end ssh on a dead link; a control
+    /// master per login and run lets a restarted worker reuse the connection.
+    static func sshLauncher(_ login: SSHLogin, ssh: String, remote: [UInt8]) -> WorkerLauncher {
+        var options = ["-o", "BatchMode=yes", "-o", "ServerAliveInterval=2", "-o", "ServerAliveCountMax=3",
+                       "-o", "ControlMaster=auto", "-o", "ControlPersist=no",
+                       "-o", "ControlPath=/tmp/pfutures-ssh-\(getuid())-\(getpid())-\(fnv1a(login.name))-%C"]
+        if let port = login.port { options += ["-p", port] }
+        options += ["--", login.destination]
         let command = Array("exec ".utf8) + shellQuoted(remote) + Array(" \(WorkerServer.argument)".utf8)
-        return WorkerLauncher(path: program, arguments: argv.map { Array($0.utf8) } + [command], isLocal: false)
+        let shell = Array("/bin/sh".utf8)
+        let script = "exec \(login.sshCommand ?? ssh) \"$@\""
+        return WorkerLauncher(path: shell, arguments: [shell, Array("-c".utf8), Array(script.utf8), Array("sh".utf8)]
+                                  + options.map { Array($0.utf8) } + [command], isLocal: false)
     }
 
     /// --launcher: `sh -c 'CMD PFUTURES __pfutures-worker'`, {host} filled in quoted.

@@ -126,12 +126,12 @@ struct RunConfiguration {
                 }
             case .workdir:
                 guard !raw.isEmpty else { throw UsageError(message: "--workdir: needs a directory") }
-                placement.workdir = raw.first == 0x2F ? raw : Self.currentDirectory() + [0x2F] + raw
+                placement.workdir = raw.first == 0x2F ? raw : Self.homeRelative(Self.currentDirectory() + [0x2F] + raw)
             case .sshLogin: remote.logins.append(text)
             case .sshLoginFile: remote.loginFiles.append(raw)
             case .ssh:
-                remote.ssh = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-                guard !remote.ssh.isEmpty else { throw UsageError(message: "--ssh: needs a command") }
+                guard !text.allSatisfy({ $0 == " " }) else { throw UsageError(message: "--ssh: needs a command") }
+                remote.ssh = text
             case .slurm: remote.slurm = true
             case .launcher:
                 guard !text.isEmpty else { throw UsageError(message: "--launcher: needs a command") }
@@ -263,6 +263,16 @@ struct RunConfiguration {
         }
         // Ordered line output would have to hold lines anyway: group instead.
         if keepOrder && outputMode == .lineBuffer { outputMode = .group }
+    }
+
+    /// A path beneath $HOME as relative to it (GNU parallel's --workdir .),
+    /// so it names the same place under each host's home directory; others as they are.
+    private static func homeRelative(_ path: [UInt8]) -> [UInt8] {
+        guard let home = getenv("HOME").map({ Array(String(cString: $0).utf8) }), home.count > 1 else { return path }
+        let prefix = home.last == 0x2F ? home : home + [0x2F]
+        guard path.starts(with: prefix) else { return path }
+        let rest = Array(path.dropFirst(prefix.count))
+        return rest.isEmpty ? [0x2E] : rest
     }
 
     /// pfutures' working directory, as bytes.

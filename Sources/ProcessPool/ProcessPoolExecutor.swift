@@ -169,7 +169,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             if hosts.isEmpty {
                 cap = max(1, cap + delta)
             } else {
-                capAdjustment = max(1 - hostSlots, capAdjustment + delta)
+                capAdjustment = max(min(0, 1 - hostSlots), capAdjustment + delta)
                 cap = max(1, hostSlots + capAdjustment)
             }
             if delta > 0 { slotLimit = .max }  // asked for more: try starting workers again
@@ -274,11 +274,23 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         return plan
     }
 
+    /// Whether `slot` is under the cap. Spread over hosts, the cap counts
+    /// the slots of hosts not lost, lowest numbers first, so a lost host's
+    /// numbers never hold the cap below what the others offer.
+    private func inCapLocked(_ slot: Int) -> Bool {
+        guard !hosts.isEmpty else { return slot <= cap }
+        var below = 0
+        for host in hosts where host.lostBecause == nil {
+            for number in host.slotNumbers where number < slot { below += 1 }
+        }
+        return below < cap
+    }
+
     /// A worker for every host that has none, is not lost and has a slot
     /// under the cap.
     private func startHostsLocked(_ plan: inout Plan) {
         for host in hosts where host.link == nil && host.lostBecause == nil {
-            if !host.slotNumbers.isEmpty && host.slotNumbers.allSatisfy({ $0 > cap }) { continue }
+            if !host.slotNumbers.isEmpty && !host.slotNumbers.contains(where: inCapLocked) { continue }
             let link = WorkerLink(slots: host.slotNumbers, launcher: host.spec.launcher, host: host)
             host.link = link
             links.append(link)
@@ -290,7 +302,8 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     /// no longer covers, once they are idle.
     private func retireLocked(_ plan: inout Plan) {
         for link in links where link.state == .live && link.held.isEmpty {
-            if link.slots.allSatisfy({ $0 > cap }) {
+            // A host's worker has no slots until its HELLO says how many.
+            if !link.slots.isEmpty && !link.slots.contains(where: inCapLocked) {
                 link.state = .ending
                 plan.ends.append(link)
             }
@@ -315,7 +328,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         while queueHead < queue.count {
             var best: (link: WorkerLink, slot: Int, depth: Int)?
             for link in links where link.state == .live {
-                for slot in link.slots where slot <= cap {
+                for slot in link.slots where inCapLocked(slot) {
                     let depth = link.depth[slot] ?? 0
                     if depth < depthLimit && (best == nil || (depth, slot) < (best!.depth, best!.slot)) {
                         best = (link, slot, depth)
@@ -397,10 +410,14 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         if stopNow { link.write(Frame.stop.encoded()) }
     }
 
+    /// How long a worker may take to say HELLO before it counts as silent.
+    private static let connectWindow = Duration.seconds(30)
+
     /// Notes a worker's HELLO; a host whose slots were not given gets as
     /// many as the worker reported. True when the pool gained slots.
     private func heardHelloLocked(_ link: WorkerLink, host: [UInt8], slots: Int) -> Bool {
         link.helloHost = host
+        link.host?.hasAnswered = true
         guard let state = link.host, state.slotNumbers.isEmpty else { return false }
         let count = max(1, slots)
         state.slotNumbers = Array(nextHostSlot..<nextHostSlot + count)
@@ -478,7 +495,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             if let host = link.host {
                 host.link = nil
                 reason = "host \(host.spec.name): \(reason)"
-                if link.helloHost == nil {
+                if link.helloHost == nil && !host.hasAnswered {
                     breakLocked("\(reason) before saying hello (no pfutures worker there, or no connection)")
                 } else if !endedByPool && !link.launcher.isLocal {
                     host.lostBecause = reason
@@ -551,14 +568,18 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
                 // reader blocked writing output), not the worker.
                 var pending = pollfd(fd: link.output, events: Int16(POLLIN), revents: 0)
                 if poll(&pending, 1, 0) > 0 { link.heard() }
-                if link.silence > heartbeat.window.nanoseconds {
+                // Before its HELLO a worker may still be connecting (ssh,
+                // srun waiting for a node): that silence gets longer.
+                let window = link.helloHost == nil ? max(heartbeat.window, Self.connectWindow) : heartbeat.window
+                if link.silence > window.nanoseconds {
                     let seconds = Double(link.silence) / 1e9
                     lock.withLock {
                         guard link.state != .reaped else { return }
                         if link.deathReason == nil {
                             link.deathReason = "worker process \(link.pid) silent for \(Int(seconds)) s"
                         }
-                        kill(link.pid, SIGKILL)
+                        // The whole group: a launcher's shell may have children holding the pipes.
+                        if link.pid > 0 { kill(-link.pid, SIGKILL) }
                     }
                 } else {
                     link.write(beat)

@@ -34,6 +34,9 @@ final class HostState: @unchecked Sendable {
     var link: WorkerLink?
     /// Why it was lost; a lost host gets no further task.
     var lostBecause: String?
+    /// A worker of it said HELLO once: a later one that fails is a lost
+    /// host, not a broken pool.
+    var hasAnswered = false
 
     init(_ spec: WorkerHost) { self.spec = spec }
 

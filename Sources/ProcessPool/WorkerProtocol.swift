@@ -1,4 +1,4 @@
-// Worker protocol v2: how a ProcessPoolExecutor and its worker processes
+// Worker protocol v3: how a ProcessPoolExecutor and its worker processes
 // talk, over one byte stream each way (the worker's stdin and stdout), so a
 // worker can equally be a local child, `ssh HOST pfutures …` or an `srun`
 // step. One worker process runs up to SLOTS tasks at once; every frame
@@ -33,6 +33,11 @@
 // Nagle's algorithm on a TCP hop (srun) would otherwise hold the second of
 // two small writes for a delayed ACK. Spread over hosts, a pool fails every
 // task a lost host held, announced or not (WorkerHost.swift).
+//
+// Versions: 2 put many tasks on one stream (slots, ids, heartbeats both
+// ways); 3 added a job's working directory and variables to the "job"
+// payload (--workdir, --env). Ends of different versions refuse each other
+// at SETUP/HELLO with one message naming both.
 //
 // Frame (all integers little-endian):
 //
@@ -75,7 +80,7 @@ import Glibc
 #endif
 
 /// The protocol version both ends put in SETUP and HELLO.
-public let workerProtocolVersion: UInt8 = 2
+public let workerProtocolVersion: UInt8 = 3
 /// The bytes that open SETUP and HELLO.
 package let workerProtocolMagic: [UInt8] = Array("PFW".utf8)
 /// The largest payload a frame may carry.

@@ -95,7 +95,10 @@ private func configure(_ words: [String]) throws -> RunConfiguration {
         #expect(try SSHLogin(parsing: "2/:").slots == 2)
         #expect(throws: UsageError.self) { try SSHLogin(parsing: "x/node") }
         #expect(throws: UsageError.self) { try SSHLogin(parsing: "node:ssh") }
-        #expect(throws: UsageError.self) { try SSHLogin(parsing: "two words") }
+        let command = try SSHLogin(parsing: "2/ssh -p 2222 -i /keys/id me@node3")
+        #expect(command.slots == 2 && command.sshCommand == "ssh -p 2222 -i /keys/id" && command.destination == "me@node3")
+        let ipv6 = try SSHLogin(parsing: "::1")
+        #expect(ipv6.destination == "::1" && ipv6.port == nil && !ipv6.isLocal)
     }
 
     @Test func slurmCPUsPerNodeExpand() {
@@ -103,6 +106,16 @@ private func configure(_ words: [String]) throws -> RunConfiguration {
         #expect(RemoteHosts.cpusPerNode("2(x2)", nodes: 2) == [2, 2])
         #expect(RemoteHosts.cpusPerNode("2(x2)", nodes: 3) == nil)
         #expect(RemoteHosts.cpusPerNode("", nodes: 1) == nil)
+    }
+
+    @Test func jobsPerHostAreMinusJOverTheCPUsOfTheLogin() throws {
+        var settings = RemoteSettings()
+        settings.logins = ["4/h1,h2", ":"]
+        let given = try RemoteHosts.hosts(settings, slotsPerHost: 1, executable: Array("/bin/true".utf8))
+        #expect(given.map(\.slots) == [1, 1, 1], "-j is per host, as GNU parallel")
+        let asked = try RemoteHosts.hosts(settings, slotsPerHost: nil, executable: Array("/bin/true".utf8))
+        #expect(asked.map(\.slots) == [4, nil, nil] && asked.map(\.name) == ["h1", "h2", ":"])
+        #expect(asked.map(\.launcher.isLocal) == [false, false, true])
     }
 
     @Test func hostOptionsMeanTheProcessPool() throws {

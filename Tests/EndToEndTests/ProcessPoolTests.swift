@@ -136,7 +136,7 @@ import Testing
         return (process.terminationStatus, err, Array(out), Date().timeIntervalSince(started))
     }
 
-    /// One protocol v2 frame: u32 length | u8 type | u64 id | payload | newline.
+    /// One protocol frame: u32 length | u8 type | u64 id | payload | newline.
     private static func frame(_ type: UInt8, id: UInt64 = 0, _ payload: [UInt8] = []) -> [UInt8] {
         withUnsafeBytes(of: UInt32(payload.count + 9).littleEndian) { Array($0) } + [type]
             + withUnsafeBytes(of: id.littleEndian) { Array($0) } + payload + [0x0A]

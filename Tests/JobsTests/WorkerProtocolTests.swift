@@ -1,4 +1,4 @@
-// Worker protocol v2: every frame round-trips through the bytes a reader
+// Worker protocol v3: every frame round-trips through the bytes a reader
 // sees; malformed input (garbage, truncated, oversized, unknown type, no
 // closing newline, random bytes) is one ProtocolError, never a hang or a
 // crash; a job and its result cross the wire unchanged, bytes intact.
@@ -32,9 +32,9 @@ private func readFrames(_ bytes: [UInt8]) -> ([Frame], ProtocolError?) {
 
 @Suite struct WorkerProtocolTests {
     static let everyFrame: [Frame] = [
-        .hello(version: 2, pid: 4242, slots: 4, host: Array("node-1".utf8)),
-        .setup(version: 2, interval: .seconds(1), window: .milliseconds(5500), slots: 0, initializer: nil),
-        .setup(version: 2, interval: .seconds(1), window: .seconds(5), slots: 3,
+        .hello(version: 3, pid: 4242, slots: 4, host: Array("node-1".utf8)),
+        .setup(version: 3, interval: .seconds(1), window: .milliseconds(5500), slots: 0, initializer: nil),
+        .setup(version: 3, interval: .seconds(1), window: .seconds(5), slots: 3,
                initializer: WireTask(id: 0, slot: 0, name: Array("init".utf8), payload: [0, 0xFF, 0x0A])),
         .heartbeat,
         .jobs([WireTask(id: 7, slot: 2, name: Array("job".utf8), payload: [0xFF, 0x0A, 0x00]),
