@@ -16,15 +16,18 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 func shell(_ script: String, environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let base = FileManager.default.temporaryDirectory.appendingPathComponent("pfutures-shell-\(UUID().uuidString)").path
     defer { unlink(base + ".out"); unlink(base + ".err") }
-    let wrapped = "exec </dev/null >'\(base).out' 2>'\(base).err'; \(script)"
+    // Daemons started here must not hold other tests' pipes (they would
+    // never see end of input): close what the test process leaked first.
+    let closeLeaked = "for p in /proc/$$/fd/*; do n=${p##*/}; if [ \"$n\" -gt 2 ]; then eval \"exec $n>&-\"; fi; done"
+    let wrapped = "\(closeLeaked); exec </dev/null >'\(base).out' 2>'\(base).err'; \(script)"
     let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
-    let argv = ["/bin/sh", "-c", wrapped]
+    let argv = ["/bin/bash", "-c", wrapped]
     var pid: pid_t = 0
     let cArgv = argv.map { strdup($0) } + [nil]
     let cEnv = env.map { strdup($0) } + [nil]
     defer { for p in cArgv + cEnv { free(p) } }
-    let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, cArgv, cEnv)
-    guard spawned == 0 else { throw FixtureError(description: "cannot start /bin/sh: \(spawned)") }
+    let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, cArgv, cEnv)
+    guard spawned == 0 else { throw FixtureError(description: "cannot start /bin/bash: \(spawned)") }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
