@@ -12,8 +12,16 @@ free_port() {
     done
 }
 if [ "$1" = --stop ]; then
-    dir=$2
-    for f in "$dir"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+    dir=$(cd "$2" && pwd)
+    # Everything the cluster started carries its SLURM_CONF: daemons, step
+    # daemons (a frozen step outlives a stopped slurmd), srun and workers.
+    conf="SLURM_CONF=$dir/slurm.conf"
+    for p in /proc/[0-9]*; do
+        pid=${p#/proc/}
+        [ "$pid" = $$ ] && continue
+        { tr '\0' '\n' < "$p/environ"; } 2>/dev/null | grep -qxF "$conf" && kill -9 "$pid" 2>/dev/null
+    done
+    [ -f "$dir/munged.pid" ] && kill "$(cat "$dir/munged.pid")" 2>/dev/null
     exit 0
 fi
 mkdir -p "$1"
