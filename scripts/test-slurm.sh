@@ -4,13 +4,7 @@
 # all with state under DIR. Clients need SLURM_CONF=DIR/slurm.conf.
 # Usage: scripts/test-slurm.sh DIR      (stop it with: scripts/test-slurm.sh --stop DIR)
 set -eu
-# A port nothing listens on (a random one, checked against /proc/net/tcp).
-free_port() {
-    while :; do
-        p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
-        grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp || { echo "$p"; return; }
-    done
-}
+free_port() { "$(dirname "$0")/free-port.sh"; }
 if [ "$1" = --stop ]; then
     dir=$(cd "$2" && pwd)
     # Everything the cluster started carries its SLURM_CONF: daemons, step

@@ -4,13 +4,7 @@
 # hosts, h1 and h2, that are both this sshd. Prints sshd's pid.
 # Usage: scripts/test-sshd.sh DIR      (stop it with: kill "$(cat DIR/sshd.pid)")
 set -eu
-# A port nothing listens on (a random one, checked against /proc/net/tcp).
-free_port() {
-    while :; do
-        p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
-        grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp || { echo "$p"; return; }
-    done
-}
+free_port() { "$(dirname "$0")/free-port.sh"; }
 mkdir -p "$1"
 dir=$(cd "$1" && pwd)  # sshd takes absolute paths only
 [ -x /usr/sbin/sshd ] || { echo "test-sshd: /usr/sbin/sshd is missing (make deps installs openssh-server)" >&2; exit 1; }
