@@ -71,11 +71,14 @@ package struct Job: PoolTask, Equatable {
     package var sequence: Int
     package var action: JobAction
     package var settings: JobSettings
+    /// --pipe: the block the job reads on its stdin.
+    package var input: [UInt8]?
 
-    package init(sequence: Int, action: JobAction, settings: JobSettings) {
+    package init(sequence: Int, action: JobAction, settings: JobSettings, input: [UInt8]? = nil) {
         self.sequence = sequence
         self.action = action
         self.settings = settings
+        self.input = input
     }
 
     package static var taskName: String { "job" }

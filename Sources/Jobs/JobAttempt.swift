@@ -2,6 +2,7 @@
 // process: spawn and watch a process (capture, time limit, kill sequence)
 // or copy a pair, and describe the end as a `JobResult`. Retries, output
 // routing and reporting belong to whoever submitted the job.
+import FuturesCore
 import ProcessPool
 import Synchronization
 #if canImport(Glibc)
@@ -37,7 +38,7 @@ extension Job {
         let launched = JobLauncher.shared.launch(invocation, shell: settings.shell,
                                                  inheritStdin: settings.inheritStdin && context.sharesSubmittersOutput,
                                                  sequence: sequence, slot: context.slot, capture: capture,
-                                                 placement: settings.placement)
+                                                 placement: settings.placement, feedsStdin: input != nil)
         switch launched {
         case .failure(let failure):
             context.started(pid: nil)
@@ -52,6 +53,7 @@ extension Job {
                 return (.spawnFailed(failure), program + Array(": cannot run: \(why)".utf8))
             }
         case .success(let process):
+            if let input { feed(input, to: process.takeStdin()) }
             context.started(pid: process.pid)
             let outcome = process.wait(receiver: capture ? ContextOutput(context) : nil, timeout: settings.timeout,
                                        killSequence: KillSequence(grace: settings.killAfter), stopSwitch: context.stopSwitch)
@@ -97,6 +99,20 @@ extension FileCopier {
             let copier = FileCopier(options: options)
             copiers[options] = copier
             return copier
+        }
+    }
+}
+
+extension Job {
+    /// Writes a --pipe block to the job's stdin from a thread of its own (the
+    /// job's output is read meanwhile), then closes it. A job that exits
+    /// without reading is not an error by itself: EPIPE ends the write
+    /// quietly and the job's exit status decides.
+    fileprivate func feed(_ block: [UInt8], to fd: Int32) {
+        guard fd >= 0 else { return }
+        WorkerThread.detach(name: "stdin-feed") {
+            try? writeAll(fd, block)
+            close(fd)
         }
     }
 }

@@ -12,6 +12,8 @@ package struct JobLogEntry: Sendable, Equatable {
     /// Wall-clock start, seconds since the epoch.
     package var startTime: Double
     package var runtime: Double
+    /// Bytes fed to the job's stdin (--pipe).
+    package var sent: Int
     package var received: Int
     package var exitValue: Int32
     package var signal: Int32
@@ -19,10 +21,11 @@ package struct JobLogEntry: Sendable, Equatable {
     /// The remote host it ran on; nil: this machine (logged as `:`).
     package var host: String?
 
-    package init(sequence: Int, startTime: Double, runtime: Double, received: Int,
+    package init(sequence: Int, startTime: Double, runtime: Double, sent: Int = 0, received: Int,
                 exitValue: Int32, signal: Int32, command: [UInt8], host: String? = nil) {
         self.host = host
         self.sequence = sequence
+        self.sent = sent
         self.startTime = startTime
         self.runtime = runtime
         self.received = received
@@ -83,7 +86,7 @@ package struct JobLogEntry: Sendable, Equatable {
         let runtimeText = millisecondText(runtime)
         let fields = ["\(sequence)", host ?? ":", millisecondText(startTime),
                       String(repeating: " ", count: max(0, 10 - runtimeText.count)) + runtimeText,
-                      "0", "\(received)", "\(exitValue)", "\(signal)"]
+                      "\(sent)", "\(received)", "\(exitValue)", "\(signal)"]
         return Array(fields.joined(separator: "\t").utf8) + [0x09] + Self.field(command) + [0x0A]
     }
 }

@@ -60,8 +60,11 @@ package final class JobLauncher: Sendable {
     ///   - inheritStdin: the job reads this process's stdin instead of /dev/null.
     ///   - capture: whether stdout and stderr go to pipes.
     ///   - placement: --env variables and --workdir.
+    ///   - feedsStdin: the job reads a pipe whose writing end the process
+    ///     hands out (`takeStdin`), for --pipe blocks.
     package func launch(_ invocation: Invocation, shell: [UInt8], inheritStdin: Bool, sequence: Int, slot: Int,
-                        capture: Bool, placement: JobPlacement = JobPlacement()) -> Result<JobProcess, SpawnFailure> {
+                        capture: Bool, placement: JobPlacement = JobPlacement(),
+                        feedsStdin: Bool = false) -> Result<JobProcess, SpawnFailure> {
         let argv: [[UInt8]]
         switch invocation {
         case .exec(let words): argv = words
@@ -95,26 +98,34 @@ package final class JobLauncher: Sendable {
         }
         environment += [Array("PFUTURES_SEQ=\(sequence)".utf8), Array("PFUTURES_SLOT=\(slot)".utf8)]
 
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
+        if feedsStdin {
+            let made = pf_pipe(&inPipe)
+            if made != 0 { return .failure(Self.failure("pipe", -made)) }
+        }
         if capture {
             let made = pf_pipe(&outPipe)
-            if made != 0 { return .failure(Self.failure("pipe", -made)) }
-            let madeToo = pf_pipe(&errPipe)
-            if madeToo != 0 {
-                close(outPipe[0]); close(outPipe[1])
-                return .failure(Self.failure("pipe", -madeToo))
+            let madeToo = made == 0 ? pf_pipe(&errPipe) : made
+            if made != 0 || madeToo != 0 {
+                if made == 0 { close(outPipe[0]); close(outPipe[1]) }
+                if feedsStdin { close(inPipe[0]); close(inPipe[1]) }
+                return .failure(Self.failure("pipe", -(made != 0 ? made : madeToo)))
             }
         }
+        let stdin = feedsStdin ? inPipe[0] : inheritStdin ? -1 : devNull
         let pid = spawnChild(path: path, argv: argv, environment: environment,
-                             stdio: ChildStdio(stdin: inheritStdin ? -1 : devNull, stdout: outPipe[1], stderr: errPipe[1]),
+                             stdio: ChildStdio(stdin: stdin, stdout: outPipe[1], stderr: errPipe[1]),
                              deathSignal: SIGKILL, directory: workdir)
         if capture { close(outPipe[1]); close(errPipe[1]) }
+        if feedsStdin { close(inPipe[0]) }
         guard pid > 0 else {
             if capture { close(outPipe[0]); close(errPipe[0]) }
+            if feedsStdin { close(inPipe[1]) }
             let code = -pid
             return .failure(code == ENOENT ? .notFound : Self.failure(nil, code))
         }
-        return .success(JobProcess(pid: pid, stdoutFD: capture ? outPipe[0] : -1, stderrFD: capture ? errPipe[0] : -1))
+        return .success(JobProcess(pid: pid, stdoutFD: capture ? outPipe[0] : -1, stderrFD: capture ? errPipe[0] : -1,
+                                   stdinFD: feedsStdin ? inPipe[1] : -1))
     }
 }
 
@@ -124,18 +135,28 @@ package final class JobProcess {
     private var stdoutFD: Int32
     private var stderrFD: Int32
     private let pidFD: Int32
+    private var stdinFD: Int32
 
-    init(pid: pid_t, stdoutFD: Int32, stderrFD: Int32) {
+    init(pid: pid_t, stdoutFD: Int32, stderrFD: Int32, stdinFD: Int32 = -1) {
         self.pid = pid
         self.stdoutFD = stdoutFD
         self.stderrFD = stderrFD
+        self.stdinFD = stdinFD
         self.pidFD = pf_pidfd_open(pid)
+    }
+
+    /// The writing end of the job's stdin pipe (launched with `feedsStdin`),
+    /// now the caller's to write and close; -1 when there is none.
+    package func takeStdin() -> Int32 {
+        defer { stdinFD = -1 }
+        return stdinFD
     }
 
     deinit {
         if stdoutFD >= 0 { close(stdoutFD) }
         if stderrFD >= 0 { close(stderrFD) }
         if pidFD >= 0 { close(pidFD) }
+        if stdinFD >= 0 { close(stdinFD) }
     }
 
     /// Feeds the job's output to `receiver` until the job exits, stopping it

@@ -7,6 +7,7 @@
 //   u8 action (ActionCode) | u64 sequence | duration timeout | duration kill-after
 //   | u8 flags (JobFlags) | string shell | u32 count | count × string
 //   | string workdir (empty: none) | u32 variables | variables × string NAME=VALUE
+//   | u8 has-input [| string input (--pipe: the block the job reads on stdin)]
 //
 //   strings: exec → argv; shell → [script]; copy → [source, destination];
 //            invalid → [command, reason]
@@ -69,6 +70,8 @@ extension Job {
         w.string(settings.placement.workdir ?? [])
         w.u32(UInt32(settings.placement.environment.count))
         for variable in settings.placement.environment { w.string(variable) }
+        w.u8(input == nil ? 0 : 1)
+        if let input { w.string(input) }
         return w.bytes
     }
 
@@ -96,6 +99,7 @@ extension Job {
         let variables = try r.u32()
         guard variables <= 1 << 16 else { throw ProtocolError("\(variables) variables in a job") }
         for _ in 0..<variables { settings.placement.environment.append(try r.string()) }
+        let input = try r.u8() == 1 ? try r.string() : nil
         guard r.atEnd else { throw ProtocolError("trailing bytes in a job") }
         let action: JobAction
         switch code {
@@ -106,7 +110,7 @@ extension Job {
             action = .invalid(command: strings[0], reason: String(decoding: strings[1], as: UTF8.self))
         default: throw ProtocolError("a \(code) job with \(strings.count) strings")
         }
-        self.init(sequence: sequence, action: action, settings: settings)
+        self.init(sequence: sequence, action: action, settings: settings, input: input)
     }
 
     package static func encode(output result: JobResult) -> [UInt8] {

@@ -35,8 +35,23 @@ struct JobRunner: Sendable {
 
     /// Job `sequence` of `records`, as it runs in `slot`.
     func job(sequence: Int, slot: Int, records: [InputRecord]) -> Job {
-        Job(sequence: sequence, action: action(sequence: sequence, slot: slot, records: records), settings: settings)
+        // --pipe: the record is the block, fed on stdin, never an argument.
+        guard config.pipe != nil else {
+            return Job(sequence: sequence, action: action(sequence: sequence, slot: slot, records: records), settings: settings)
+        }
+        let block = records.first?.single ?? []
+        let invocation = config.template.invocation(records: [], sequence: sequence, slot: slot)
+        // A worker process gets the block inside one protocol frame.
+        if config.pool == .process && block.count > Self.largestBlockForWorkers {
+            let reason = "block \(sequence) has \(block.count) bytes, over the \(Self.largestBlockForWorkers >> 20) MiB a worker "
+                + "process takes (a record that long needs --pool thread)"
+            return Job(sequence: sequence, action: .invalid(command: invocation.displayText, reason: reason), settings: settings)
+        }
+        return Job(sequence: sequence, action: .process(invocation), settings: settings, input: block)
     }
+
+    /// The largest --pipe block sent to a worker process.
+    static let largestBlockForWorkers = 60 << 20
 
     private func action(sequence: Int, slot: Int, records: [InputRecord]) -> JobAction {
         guard config.copy != nil else {
@@ -69,7 +84,7 @@ struct JobRunner: Sendable {
             admitted()
             return
         }
-        let tag = config.tagString.map { $0.text(records: records, sequence: sequence, slot: 0) }
+        let tag = config.tagString.map { $0.text(records: config.pipe != nil ? [] : records, sequence: sequence, slot: 0) }
             ?? (config.tag ? Array(records.map(\.text).joined(separator: [0x20])) : nil)
         let plan = Attempts(sequence: sequence, records: records, fixed: fixed, tag: tag, admitted: admitted)
         submit(plan, attempt: 1)
@@ -168,6 +183,7 @@ struct JobRunner: Sendable {
         let received = config.copy != nil ? result.bytesCopied
                                           : (watch.output?.stdout.count ?? 0) + (watch.output?.stderr.count ?? 0)
         let entry = JobLogEntry(sequence: plan.sequence, startTime: result.startedAt, runtime: result.runtime,
+                                sent: watch.job?.input?.count ?? 0,
                                 received: received, exitValue: exitValue, signal: signal, command: command,
                                 host: watch.host)
         if let failure = jobLog?.append(entry) {

@@ -16,6 +16,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case preserve, parents, noDereference, fsync
     case pool, chunksize, maxTasksPerChild, workerTimeout
     case sshLogin, sshLoginFile, ssh, slurm, launcher, remotePfutures, env, workdir
+    case pipe, block, recordEnd, recordStart, recordsPerBlock
     case help, usage, version
 }
 
@@ -73,6 +74,17 @@ enum OptionTable {
         OptionSpec(id: .null, long: "null", short: "0", value: nil, help: "records end with NUL, not newline"),
         OptionSpec(id: .delimiter, long: "delimiter", short: "d", value: "C",
                    help: "records end with the byte C (\\n, \\t, \\0, \\\\, octal \\012, hex \\x41 accepted)", commands: [.run]),
+        OptionSpec(id: .pipe, long: "pipe", short: nil, value: nil,
+                   help: "cut stdin into blocks between records and give each job one block on its stdin", commands: [.run]),
+        OptionSpec(id: .block, long: "block", short: nil, value: "SIZE",
+                   help: "with --pipe: blocks of about SIZE bytes, cut at the next record end (K, M, G suffixes; default: 1M)",
+                   commands: [.run]),
+        OptionSpec(id: .recordEnd, long: "recend", short: nil, value: "STR",
+                   help: "with --pipe: what ends a record (default: \\n; escapes \\n \\t \\0 \\xHH)", commands: [.run]),
+        OptionSpec(id: .recordStart, long: "recstart", short: nil, value: "STR",
+                   help: "with --pipe: what starts a record (default: nothing)", commands: [.run]),
+        OptionSpec(id: .recordsPerBlock, long: nil, short: "N", value: "N",
+                   help: "with --pipe: N records per block; otherwise the same as -n", commands: [.run]),
         OptionSpec(id: .shell, long: "shell", short: nil, value: "PATH",
                    help: "shell for command mode and --shell-template (default: /bin/sh)", commands: [.run]),
         OptionSpec(id: .replace, long: nil, short: "I", value: "STR",

@@ -22,7 +22,9 @@ struct RunCommand {
         guard let hosts = remoteHosts() else { return ExitStatus.usage }
         SignalWatcher.blockSignals()
         // Pacing decides each start when it happens, so it queues nothing ahead.
-        let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil
+        // Pacing decides each start when it happens; --pipe holds at most a
+        // block per running job: neither queues anything ahead.
+        let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil || config.pipe != nil
         let control = RunControl(workerCap: config.workerCap, lookahead: paced ? 0 : min(config.workerCap, 64),
                                  halt: config.halt, stopsTasksOnSignal: config.copy != nil || !hosts.isEmpty)
         SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
@@ -41,11 +43,21 @@ struct RunCommand {
                 return ExitStatus.usage
             }
         }
-        guard let feed = openFeed(wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
-        if config.shuffle { feed.shuffle() }
-        if let names = feed.names {
-            config.template = config.template.resolving(names: names)
-            config.tagString = config.tagString?.resolving(names: names)
+        let nextJob: () -> [InputRecord]?
+        let readError: () -> Int32?
+        if let format = config.pipe {
+            guard let blocks = openBlocks(format, wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
+            nextJob = { blocks.next().map { [InputRecord($0)] } }
+            readError = { blocks.readError }
+        } else {
+            guard let feed = openFeed(wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
+            if config.shuffle { feed.shuffle() }
+            if let names = feed.names {
+                config.template = config.template.resolving(names: names)
+                config.tagString = config.tagString?.resolving(names: names)
+            }
+            nextJob = jobRecords(from: feed, control: control)
+            readError = { feed.readError }
         }
         let history = config.resume != .none ? config.jobLog.map { JobLogHistory(path: $0) } : nil
         let jobLog: JobLogWriter?
@@ -74,7 +86,6 @@ struct RunCommand {
         // parallel resumes by these numbers, and {#} stays the same.
         var sequence = 0
         var lastStart: ContinuousClock.Instant?
-        let nextJob = jobRecords(from: feed, control: control)
         while !control.isStopping, let records = nextJob() {
             sequence += 1
             control.jobRead()
@@ -93,7 +104,7 @@ struct RunCommand {
             runner.start(sequence: sequence, records: records) { control.admission.release(ticket) }
         }
         control.inputEnded()
-        if let code = feed.readError, !control.isStopping {
+        if let code = readError(), !control.isStopping {
             reportError("cannot read input: \(errnoText(code))")
             control.recordOwnFailure()
         }
@@ -118,6 +129,22 @@ struct RunCommand {
             made += pair
         }
         return nil
+    }
+
+    /// --pipe's blocks, from stdin or `-a FILE`; nil (and said why) when the
+    /// file cannot be read.
+    private func openBlocks(_ format: BlockFormat, wakeFD: Int32) -> BlockReader? {
+        var inputFD: Int32 = 0
+        if let path = config.argFile {
+            inputFD = openRecordFile(path)
+            if inputFD < 0 {
+                reportError(Array("cannot read ".utf8) + path + Array(": \(errnoText(errno))".utf8))
+                return nil
+            }
+        } else if isatty(0) == 1 {
+            reportError("reading blocks from the terminal; end with Ctrl-D")
+        }
+        return BlockReader(fd: inputFD, format: format, wakeFD: wakeFD)
     }
 
     /// The run's records: the `:::` sources, or stdin / `-a FILE`; nil (and

@@ -87,6 +87,8 @@ struct RunConfiguration {
     var remote = RemoteSettings()
     /// --env and --workdir.
     var placement = JobPlacement()
+    /// --pipe: how stdin is cut into blocks; nil: records become arguments.
+    var pipe: BlockFormat?
     /// -j, when given: with hosts, the job slots per host.
     var workerCapGivenValue: Int? { workerCapGiven ? workerCap : nil }
     private var workerCapGiven = false
@@ -127,6 +129,11 @@ struct RunConfiguration {
             case .workdir:
                 guard !raw.isEmpty else { throw UsageError(message: "--workdir: needs a directory") }
                 placement.workdir = raw.first == 0x2F ? raw : Self.homeRelative(Self.currentDirectory() + [0x2F] + raw)
+            case .pipe: pipe = pipe ?? BlockFormat()
+            case .block, .recordEnd, .recordStart: break  // with --pipe, below
+            case .recordsPerBlock:
+                recordsPerJob = try Self.count(text, option: "-N", allowZero: false)
+                recordsPerJobGiven = true
             case .sshLogin: remote.logins.append(text)
             case .sshLoginFile: remote.loginFiles.append(raw)
             case .ssh:
@@ -200,7 +207,7 @@ struct RunConfiguration {
                     throw UsageError(message: "--load: '\(text)' is not a positive number")
                 }
                 maxLoad = n
-            case .memfree: minFreeMemory = try Self.size(text)
+            case .memfree: minFreeMemory = try Self.size(text, option: "--memfree")
             case .preserve: copy?.preserveTimes = true
             case .parents: copy?.createParents = true
             case .noDereference: copy?.noDereference = true
@@ -248,6 +255,7 @@ struct RunConfiguration {
             throw UsageError(message: "\(name): needs -X or -m (records are packed into a job only with those)")
         }
         try checkRemote(parsed)
+        try checkPipe(parsed)
         if pool == .process && !workerCapGiven { workerCap = processorCount }
         for (id, name) in [(OptionID.chunksize, "chunksize"), (.maxTasksPerChild, "max-tasks-per-child"),
                            (.workerTimeout, "worker-timeout")] where pool == .thread && parsed.has(id) {
@@ -273,6 +281,73 @@ struct RunConfiguration {
         guard path.starts(with: prefix) else { return path }
         let rest = Array(path.dropFirst(prefix.count))
         return rest.isEmpty ? [0x2E] : rest
+    }
+
+    /// --pipe's settings, and what cannot go with it.
+    private mutating func checkPipe(_ parsed: ParsedCommandLine) throws {
+        guard var format = pipe else {
+            for (id, name) in [(OptionID.block, "--block"), (.recordEnd, "--recend"), (.recordStart, "--recstart")]
+                where parsed.has(id) {
+                throw UsageError(message: "\(name): needs --pipe")
+            }
+            return
+        }
+        if let text = parsed.last(.block).map({ String(decoding: $0, as: UTF8.self) }) {
+            format.blockSize = try Self.size(text, option: "--block")
+            guard format.blockSize > 0 else { throw UsageError(message: "--block: '\(text)' is not a positive size") }
+        }
+        // GNU parallel: --recend defaults to a newline only when neither is given.
+        let start = try parsed.last(.recordStart).map { try Self.escaped($0, option: "--recstart") }
+        let end = try parsed.last(.recordEnd).map { try Self.escaped($0, option: "--recend") }
+        format.recordStart = start ?? []
+        format.recordEnd = end ?? (start != nil ? [] : recordFormat == .nul ? [0] : [recordFormat.delimiter])
+        if format.recordEnd.isEmpty && format.recordStart.isEmpty {
+            throw UsageError(message: "--recend: empty, and no --recstart: records could never be told apart")
+        }
+        if parsed.has(.recordsPerBlock) { format.recordsPerBlock = recordsPerJob }
+        pipe = format
+        if template.mode == .command { throw UsageError(message: "--pipe: needs a COMMAND to read the blocks") }
+        for (id, name) in [(OptionID.maxArgs, "-n"), (.maxLines, "-L"), (.contextReplace, "-X"), (.multipleArgs, "-m"),
+                           (.resume, "--resume"), (.resumeFailed, "--resume-failed"), (.tag, "--tag")] where parsed.has(id) {
+            throw UsageError(message: "\(name): not with --pipe (blocks are not arguments\(id == .maxArgs ? "; -N counts records per block" : ""))")
+        }
+        if !sources.isEmpty { throw UsageError(message: "--pipe: reads stdin or -a FILE, not ::: sources") }
+        if copy != nil { throw UsageError(message: "--pipe: not with copy") }
+        if pool == .process && format.blockSize > JobRunner.largestBlockForWorkers {
+            throw UsageError(message: "--block: at most 60M with worker processes (--pool process, -S, --slurm)")
+        }
+        recordsPerJob = 1
+    }
+
+    /// A string option with C escapes (\n, \t, \r, \0, \\, \xHH, \NNN) as bytes.
+    static func escaped(_ raw: [UInt8], option: String) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while i < raw.count {
+            guard raw[i] == 0x5C, i + 1 < raw.count else { out.append(raw[i]); i += 1; continue }
+            let next = raw[i + 1]
+            switch next {
+            case 0x6E: out.append(0x0A); i += 2
+            case 0x74: out.append(0x09); i += 2
+            case 0x72: out.append(0x0D); i += 2
+            case 0x5C: out.append(0x5C); i += 2
+            case 0x78:
+                let digits = raw[(i + 2)...].prefix(2).prefix { (0x30...0x39).contains($0) || (0x41...0x46).contains($0 & 0xDF) }
+                guard let value = UInt8(String(decoding: digits, as: UTF8.self), radix: 16) else {
+                    throw UsageError(message: "\(option): '\\x' needs hex digits")
+                }
+                out.append(value)
+                i += 2 + digits.count
+            case 0x30...0x37:
+                let digits = raw[(i + 1)...].prefix(3).prefix { (0x30...0x37).contains($0) }
+                let value = Int(String(decoding: digits, as: UTF8.self), radix: 8) ?? 0
+                guard value < 256 else { throw UsageError(message: "\(option): octal escape over 255") }
+                out.append(UInt8(value))
+                i += 1 + digits.count
+            default: out.append(raw[i]); i += 1
+            }
+        }
+        return out
     }
 
     /// pfutures' working directory, as bytes.
@@ -399,7 +474,7 @@ struct RunConfiguration {
     }
 
     /// "512M", "2G", "100000" (bytes) as bytes.
-    static func size(_ text: String) throws -> Int {
+    static func size(_ text: String, option: String) throws -> Int {
         let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
         var digits = text.uppercased()
         if digits.hasSuffix("B") { digits.removeLast() }
@@ -407,7 +482,7 @@ struct RunConfiguration {
         if let last = digits.last, let unit = units[last] { multiplier = unit; digits.removeLast() }
         // Sizes past 2^62 bytes would overflow Int: no machine has them.
         guard let value = Double(digits), value >= 0, value.isFinite, value * Double(multiplier) < 0x1p62 else {
-            throw UsageError(message: "--memfree: '\(text)' is not a size like 512M or 2G")
+            throw UsageError(message: "\(option): '\(text)' is not a size like 512M or 2G")
         }
         return Int(value * Double(multiplier))
     }

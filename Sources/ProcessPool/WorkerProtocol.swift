@@ -35,8 +35,8 @@
 // task a lost host held, announced or not (WorkerHost.swift).
 //
 // Versions: 2 put many tasks on one stream (slots, ids, heartbeats both
-// ways); 3 added a job's working directory and variables to the "job"
-// payload (--workdir, --env). Ends of different versions refuse each other
+// ways); 3 added a job's working directory, variables and stdin block to
+// the "job" payload (--workdir, --env, --pipe). Ends of different versions refuse each other
 // at SETUP/HELLO with one message naming both.
 //
 // Frame (all integers little-endian):

@@ -1,0 +1,129 @@
+// --pipe (SPEC 2.5b): stdin cut into blocks between records, one block on
+// each job's stdin; nothing lost, nothing split, nothing doubled.
+import Foundation
+import Testing
+
+/// `count` lines of random length (1 to 200 bytes) and content.
+private func randomLines(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    var bytes: [UInt8] = []
+    for _ in 0..<count {
+        let length = Int.random(in: 1...200, using: &generator)
+        for _ in 0..<length { bytes.append(UInt8.random(in: 0x20...0x7E, using: &generator)) }
+        bytes.append(0x0A)
+    }
+    return bytes
+}
+
+@Suite struct PipeTests {
+    @Test func blockCountsAddUpToTheInput() throws {
+        let h = try Harness()
+        let input = (1...100_000).map { "\($0)\n" }.joined()
+        let r = try h.run(["run", "--pipe", "--block", "64k", "wc", "-l"], input: input)
+        #expect(r.status == 0, "\(r)")
+        let counts = r.outLines.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        #expect(counts.count > 5 && counts.reduce(0, +) == 100_000, "\(counts)")
+    }
+
+    @Test func recordsAreNeverSplitAndKeepOrderWithK() throws {
+        let h = try Harness()
+        let input = randomLines(40_000)
+        let r = try h.run(["run", "--pipe", "--block", "10k", "-k", "--joblog", "log", "sh", "-c",
+                           "tee \(h.path)/block.$PFUTURES_SEQ"], input: input)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.stdout == input, "-k with cat-like jobs gives the input back byte for byte")
+        let blocks = h.files(prefix: "block.").sorted { Int($0.dropFirst(6))! < Int($1.dropFirst(6))! }
+        #expect(blocks.count > 100)
+        for name in blocks {
+            let block = h.read(name)
+            #expect(block.last == 0x0A && block.count >= 10 * 1024 || name == blocks.last, "\(name) ends inside a record")
+        }
+        let rows = String(decoding: h.read("log"), as: UTF8.self).split(separator: "\n").dropFirst()
+        let sent = rows.compactMap { Int($0.split(separator: "\t")[4]) }.reduce(0, +)
+        #expect(sent == input.count, "the job log's Send column counts the bytes fed")
+    }
+
+    @Test func recordsPerBlockWithN() throws {
+        let h = try Harness()
+        let r = try h.run(["run", "--pipe", "-N", "3", "-k", "wc", "-l"], input: (1...10).map { "\($0)\n" }.joined())
+        #expect(r.status == 0 && r.outLines.map { $0.trimmingCharacters(in: .whitespaces) } == ["3", "3", "3", "1"], "\(r)")
+    }
+
+    @Test func nulRecordsAndACustomRecordEnd() throws {
+        let h = try Harness()
+        let nul = try h.run(["run", "--pipe", "-0", "-N", "2", "-k", "od", "-An", "-c"],
+                            input: Array("a b\0c\nd\0e\0f\0g\0".utf8))
+        #expect(nul.status == 0, "\(nul)")
+        let blocks = nul.outLines.map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(blocks == ["a b \\0 c \\n d \\0", "e \\0 f \\0", "g \\0"], "\(nul)")
+        let bar = try h.run(["run", "--pipe", "--recend", "|", "--block", "1", "-k", "sh", "-c", "cat; echo"], input: "x|yy|zzz")
+        #expect(bar.status == 0 && bar.outLines == ["x|", "yy|", "zzz"], "\(bar)")
+    }
+
+    @Test func recordStartAloneCutsBeforeEachStart() throws {
+        let h = try Harness()
+        let fasta = ">one\nACGT\nAC\n>two\nGG\n>three\nT\n"
+        let r = try h.run(["run", "--pipe", "--recstart", ">", "-N", "1", "-k", "sh", "-c", "head -1"], input: fasta)
+        #expect(r.status == 0 && r.outLines == [">one", ">two", ">three"], "\(r)")
+    }
+
+    @Test func aFailingBlockIsExit123AndTheOthersRun() throws {
+        let h = try Harness()
+        let r = try h.run(["run", "--pipe", "-N", "1", "sh", "-c", "read x; echo $x; [ $x != 3 ]"],
+                          input: "1\n2\n3\n4\n5\n")
+        #expect(r.status == 123, "\(r)")
+        #expect(r.outLines.sorted() == ["1", "2", "3", "4", "5"], "\(r)")
+    }
+
+    @Test func aJobThatDoesNotReadIsNotAnError() throws {
+        let h = try Harness()
+        let r = try h.run(["run", "--pipe", "--block", "1M", "true"], input: randomLines(30_000))
+        #expect(r.status == 0 && r.err.isEmpty, "EPIPE on a job's stdin is quiet: \(r)")
+    }
+
+    @Test func aRetriedBlockIsFedAgainFromTheSameBytes() throws {
+        let h = try Harness()
+        // The first attempt of each block fails after reading it; the second echoes it.
+        let job = "data=$(cat); if [ ! -e \(h.path)/tried.$PFUTURES_SEQ ]; then touch \(h.path)/tried.$PFUTURES_SEQ; exit 1; fi; printf '%s\\n' \"$data\""
+        let input = (1...50).map { "line \($0)\n" }.joined()
+        let r = try h.run(["run", "--pipe", "-N", "10", "-k", "--retries", "2", "sh", "-c", job], input: input)
+        #expect(r.status == 0 && r.out == input, "\(r)")
+    }
+
+    @Test func pipeOptionsAreCheckedAsUsage() throws {
+        let h = try Harness()
+        for (arguments, message) in [(["--block", "1M", "cat"], "needs --pipe"), (["--pipe"], "needs a COMMAND"),
+                                     (["--pipe", "-n", "2", "cat"], "-N counts records"),
+                                     (["--pipe", "--block", "lots", "cat"], "--block: 'lots'"),
+                                     (["--pipe", "--recend", "", "cat"], "could never be told apart")] {
+            let r = try h.run(["run"] + arguments, input: "x\n")
+            #expect(r.status == 1 && r.err.contains(message) && r.out.isEmpty, "\(r)")
+        }
+    }
+
+    @Test func sigintMidStreamStopsReadingAndDrains() throws {
+        let h = try Harness()
+        // Once pfutures is gone the writer's pipe breaks: an error, not a death.
+        signal(SIGPIPE, SIG_IGN)
+        let input = Pipe()
+        let (process, out, err) = try h.start(["run", "--pipe", "-N", "1", "-j2", "sh", "-c",
+                                               "read x; touch \(h.path)/ran.$x; sleep 30"], stdin: input.fileHandleForReading)
+        // An endless stream: pfutures must stop reading it on SIGINT.
+        let writer = Thread {
+            var n = 0
+            while true {
+                n += 1
+                do { try input.fileHandleForWriting.write(contentsOf: Data("\(n)\n".utf8)) } catch { return }
+                if n > 2_000_000 { return }
+            }
+        }
+        writer.start()
+        #expect(h.eventually { h.files(prefix: "ran.").count == 2 }, "two blocks running")
+        kill(process.processIdentifier, SIGINT)
+        let r = h.collect(process, arguments: ["run", "--pipe"], out: out, err: err)
+        try? input.fileHandleForWriting.close()
+        #expect(r.status == 130, "\(r)")
+        #expect(h.files(prefix: "ran.").count == 2, "no block started after the signal")
+        #expect(processes(matching: "ran.$x").isEmpty, "running jobs were stopped")
+    }
+}
