@@ -20,6 +20,7 @@ complete -c pfutures -n '__fish_seen_subcommand_from run copy' -s a -l arg-file 
 complete -c pfutures -n '__fish_seen_subcommand_from run copy' -s 0 -l null -d 'records end with NUL, not newline'
 complete -c pfutures -n '__fish_seen_subcommand_from run' -s d -l delimiter -x -d 'records end with the byte C'
 complete -c pfutures -n '__fish_seen_subcommand_from run' -l pipe -d 'cut stdin into blocks between records and give each job one block on its stdin'
+complete -c pfutures -n '__fish_seen_subcommand_from run' -l pipepart -d 'as --pipe, for a regular file given with -a: each job reads its own byte range of it'
 complete -c pfutures -n '__fish_seen_subcommand_from run' -l block -x -d 'with --pipe: blocks of about SIZE bytes, cut at the next record end'
 complete -c pfutures -n '__fish_seen_subcommand_from run' -l recend -x -d 'with --pipe: what ends a record'
 complete -c pfutures -n '__fish_seen_subcommand_from run' -l recstart -x -d 'with --pipe: what starts a record'

@@ -115,3 +115,32 @@ long long pf_copy_chunk(int in_fd, int out_fd, long long length) {
     }
     return n;
 }
+
+long long pf_copy_range(int in_fd, long long offset, long long length, int out_fd) {
+    long long moved = 0;
+    loff_t at = offset;
+    while (moved < length) {
+        size_t chunk = (size_t)(length - moved < (1 << 20) ? length - moved : (1 << 20));
+        ssize_t n = splice(in_fd, &at, out_fd, NULL, chunk, SPLICE_F_MOVE | SPLICE_F_MORE);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+            // No splice between these two: copy through a buffer instead.
+            char buffer[65536];
+            ssize_t got = pread(in_fd, buffer, chunk < sizeof buffer ? chunk : sizeof buffer, at);
+            if (got <= 0) return got < 0 ? -errno : moved;
+            for (ssize_t done = 0; done < got;) {
+                ssize_t w = write(out_fd, buffer + done, (size_t)(got - done));
+                if (w < 0 && errno == EINTR) continue;
+                if (w < 0) return -errno;
+                done += w;
+            }
+            at += got;
+            moved += got;
+            continue;
+        }
+        if (n < 0) return -errno;
+        if (n == 0) break;  // the file is shorter than the range
+        moved += n;
+    }
+    return moved;
+}

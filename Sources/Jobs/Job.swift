@@ -71,10 +71,10 @@ package struct Job: PoolTask, Equatable {
     package var sequence: Int
     package var action: JobAction
     package var settings: JobSettings
-    /// --pipe: the block the job reads on its stdin.
-    package var input: [UInt8]?
+    /// --pipe: what the job reads on its stdin.
+    package var input: JobInput?
 
-    package init(sequence: Int, action: JobAction, settings: JobSettings, input: [UInt8]? = nil) {
+    package init(sequence: Int, action: JobAction, settings: JobSettings, input: JobInput? = nil) {
         self.sequence = sequence
         self.action = action
         self.settings = settings

@@ -104,15 +104,11 @@ extension FileCopier {
 }
 
 extension Job {
-    /// Writes a --pipe block to the job's stdin from a thread of its own (the
-    /// job's output is read meanwhile), then closes it. A job that exits
-    /// without reading is not an error by itself: EPIPE ends the write
-    /// quietly and the job's exit status decides.
-    fileprivate func feed(_ block: [UInt8], to fd: Int32) {
+    /// Feeds the job's stdin from a thread of its own (the job's output is
+    /// read meanwhile). A job that exits without reading is not an error by
+    /// itself: EPIPE ends the feed quietly and the job's exit status decides.
+    fileprivate func feed(_ input: JobInput, to fd: Int32) {
         guard fd >= 0 else { return }
-        WorkerThread.detach(name: "stdin-feed") {
-            try? writeAll(fd, block)
-            close(fd)
-        }
+        WorkerThread.detach(name: "stdin-feed") { input.write(to: fd) }
     }
 }

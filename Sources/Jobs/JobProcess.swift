@@ -39,6 +39,9 @@ package final class JobLauncher: Sendable {
         baseEnvironment.first { $0.starts(with: Array("HOME=".utf8)) }.map { Array($0.dropFirst(5)) } ?? [0x2F]
     }
 
+    /// F_SETPIPE_SZ, which Glibc's Swift module leaves out (it needs _GNU_SOURCE).
+    private static let setPipeSize: Int32 = 1031
+
     /// A system call's failure as a spawn failure: shortage or not.
     private static func failure(_ call: String?, _ code: Int32) -> SpawnFailure {
         let text = (call.map { "\($0): " } ?? "") + errnoText(code)
@@ -113,6 +116,11 @@ package final class JobLauncher: Sendable {
             }
         }
         let stdin = feedsStdin ? inPipe[0] : inheritStdin ? -1 : devNull
+        if feedsStdin {
+            // A --pipe job moves a block in and about as much out: pipes of
+            // 1 MiB instead of 64 KiB cut the context switches ~16-fold.
+            for fd in [inPipe[1], outPipe[0]] where fd >= 0 { _ = fcntl(fd, Self.setPipeSize, Int32(1 << 20)) }
+        }
         let pid = spawnChild(path: path, argv: argv, environment: environment,
                              stdio: ChildStdio(stdin: stdin, stdout: outPipe[1], stderr: errPipe[1]),
                              deathSignal: SIGKILL, directory: workdir)

@@ -7,7 +7,7 @@
 //   u8 action (ActionCode) | u64 sequence | duration timeout | duration kill-after
 //   | u8 flags (JobFlags) | string shell | u32 count | count × string
 //   | string workdir (empty: none) | u32 variables | variables × string NAME=VALUE
-//   | u8 has-input [| string input (--pipe: the block the job reads on stdin)]
+//   | u8 input: 0 none | 1 (--pipe) string bytes | 2 (--pipepart) string path, u64 offset, u64 length
 //
 //   strings: exec → argv; shell → [script]; copy → [source, destination];
 //            invalid → [command, reason]
@@ -70,8 +70,17 @@ extension Job {
         w.string(settings.placement.workdir ?? [])
         w.u32(UInt32(settings.placement.environment.count))
         for variable in settings.placement.environment { w.string(variable) }
-        w.u8(input == nil ? 0 : 1)
-        if let input { w.string(input) }
+        switch input {
+        case nil: w.u8(0)
+        case .bytes(let bytes)?:
+            w.u8(1)
+            w.string(bytes)
+        case .fileRange(let path, let offset, let length)?:
+            w.u8(2)
+            w.string(path)
+            w.u64(UInt64(offset))
+            w.u64(UInt64(length))
+        }
         return w.bytes
     }
 
@@ -99,7 +108,13 @@ extension Job {
         let variables = try r.u32()
         guard variables <= 1 << 16 else { throw ProtocolError("\(variables) variables in a job") }
         for _ in 0..<variables { settings.placement.environment.append(try r.string()) }
-        let input = try r.u8() == 1 ? try r.string() : nil
+        let input: JobInput?
+        switch try r.u8() {
+        case 0: input = nil
+        case 1: input = .bytes(try r.string())
+        case 2: input = .fileRange(path: try r.string(), offset: Int(clamping: try r.u64()), length: Int(clamping: try r.u64()))
+        default: throw ProtocolError("unknown job input kind")
+        }
         guard r.atEnd else { throw ProtocolError("trailing bytes in a job") }
         let action: JobAction
         switch code {

@@ -34,20 +34,19 @@ struct JobRunner: Sendable {
     }
 
     /// Job `sequence` of `records`, as it runs in `slot`.
-    func job(sequence: Int, slot: Int, records: [InputRecord]) -> Job {
-        // --pipe: the record is the block, fed on stdin, never an argument.
-        guard config.pipe != nil else {
+    func job(sequence: Int, slot: Int, records: [InputRecord], input: JobInput? = nil) -> Job {
+        // --pipe: the block goes to stdin, never into the arguments.
+        guard let input else {
             return Job(sequence: sequence, action: action(sequence: sequence, slot: slot, records: records), settings: settings)
         }
-        let block = records.first?.single ?? []
         let invocation = config.template.invocation(records: [], sequence: sequence, slot: slot)
-        // A worker process gets the block inside one protocol frame.
-        if config.pool == .process && block.count > Self.largestBlockForWorkers {
+        // A worker process gets a block inside one protocol frame.
+        if case .bytes(let block) = input, config.pool == .process, block.count > Self.largestBlockForWorkers {
             let reason = "block \(sequence) has \(block.count) bytes, over the \(Self.largestBlockForWorkers >> 20) MiB a worker "
                 + "process takes (a record that long needs --pool thread)"
             return Job(sequence: sequence, action: .invalid(command: invocation.displayText, reason: reason), settings: settings)
         }
-        return Job(sequence: sequence, action: .process(invocation), settings: settings, input: block)
+        return Job(sequence: sequence, action: .process(invocation), settings: settings, input: input)
     }
 
     /// The largest --pipe block sent to a worker process.
@@ -67,14 +66,15 @@ struct JobRunner: Sendable {
     }
 
     /// Starts job `sequence`; `admitted` is given back once it is accounted for.
-    func start(sequence: Int, records: [InputRecord], admitted: @escaping @Sendable () -> Void) {
+    func start(sequence: Int, records: [InputRecord], input: JobInput? = nil, admitted: @escaping @Sendable () -> Void) {
         // Built once, unless {%} makes the job depend on the slot it gets or
         // --timeout P% on the runtimes known when it starts.
         let fixed = config.template.usesSlot || config.timeoutPercent != nil ? nil
-                                                                             : job(sequence: sequence, slot: 0, records: records)
+                                                                             : job(sequence: sequence, slot: 0, records: records,
+                                                                                   input: input)
         if config.dryRun {  // through the sink, so -k orders it like output
             let shown = fixed ?? job(sequence: sequence, slot: (sequence - 1) % max(1, executor.maxWorkers) + 1,
-                                     records: records)
+                                     records: records, input: input)
             if config.verbose { sink.writeStderr(shown.command + [0x0A]) }
             let output = JobOutput()
             output.stdout.append(shown.command + [0x0A])
@@ -84,9 +84,9 @@ struct JobRunner: Sendable {
             admitted()
             return
         }
-        let tag = config.tagString.map { $0.text(records: config.pipe != nil ? [] : records, sequence: sequence, slot: 0) }
+        let tag = config.tagString.map { $0.text(records: records, sequence: sequence, slot: 0) }
             ?? (config.tag ? Array(records.map(\.text).joined(separator: [0x20])) : nil)
-        let plan = Attempts(sequence: sequence, records: records, fixed: fixed, tag: tag, admitted: admitted)
+        let plan = Attempts(sequence: sequence, records: records, input: input, fixed: fixed, tag: tag, admitted: admitted)
         submit(plan, attempt: 1)
     }
 
@@ -94,6 +94,7 @@ struct JobRunner: Sendable {
     private struct Attempts: Sendable {
         let sequence: Int
         let records: [InputRecord]
+        let input: JobInput?
         let fixed: Job?
         let tag: [UInt8]?
         let admitted: @Sendable () -> Void
@@ -104,7 +105,7 @@ struct JobRunner: Sendable {
         let future: Future<JobResult>
         do {
             future = try executor.submit(observer: watch) { [self] slot in
-                watch.prepared(plan.fixed ?? job(sequence: plan.sequence, slot: slot, records: plan.records))
+                watch.prepared(plan.fixed ?? job(sequence: plan.sequence, slot: slot, records: plan.records, input: plan.input))
             }
         } catch {
             // A retry the run no longer takes keeps the last attempt's result.
@@ -183,7 +184,7 @@ struct JobRunner: Sendable {
         let received = config.copy != nil ? result.bytesCopied
                                           : (watch.output?.stdout.count ?? 0) + (watch.output?.stderr.count ?? 0)
         let entry = JobLogEntry(sequence: plan.sequence, startTime: result.startedAt, runtime: result.runtime,
-                                sent: watch.job?.input?.count ?? 0,
+                                sent: watch.job?.input?.byteCount ?? 0,
                                 received: received, exitValue: exitValue, signal: signal, command: command,
                                 host: watch.host)
         if let failure = jobLog?.append(entry) {

@@ -44,10 +44,20 @@ struct RunCommand {
             }
         }
         let nextJob: () -> [InputRecord]?
+        var nextInput: (() -> JobInput?)?
         let readError: () -> Int32?
-        if let format = config.pipe {
+        if let format = config.pipe, config.pipePart {
+            guard let path = config.argFile, let ranges = FileRanges(path: path, format: format) else {
+                reportError(Array("--pipepart: cannot read ".utf8) + (config.argFile ?? []) + Array(": \(errnoText(errno))".utf8))
+                return ExitStatus.usage
+            }
+            nextJob = { [] }
+            nextInput = { ranges.next().map { .fileRange(path: path, offset: $0.offset, length: $0.length) } }
+            readError = { ranges.readError }
+        } else if let format = config.pipe {
             guard let blocks = openBlocks(format, wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
-            nextJob = { blocks.next().map { [InputRecord($0)] } }
+            nextJob = { [] }
+            nextInput = { blocks.next().map { .bytes($0) } }
             readError = { blocks.readError }
         } else {
             guard let feed = openFeed(wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
@@ -87,6 +97,8 @@ struct RunCommand {
         var sequence = 0
         var lastStart: ContinuousClock.Instant?
         while !control.isStopping, let records = nextJob() {
+            let input = nextInput?()
+            if nextInput != nil && input == nil { break }
             sequence += 1
             control.jobRead()
             if let history {
@@ -101,7 +113,7 @@ struct RunCommand {
                 break
             }
             lastStart = .now
-            runner.start(sequence: sequence, records: records) { control.admission.release(ticket) }
+            runner.start(sequence: sequence, records: records, input: input) { control.admission.release(ticket) }
         }
         control.inputEnded()
         if let code = readError(), !control.isStopping {

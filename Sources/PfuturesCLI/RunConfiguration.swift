@@ -89,6 +89,8 @@ struct RunConfiguration {
     var placement = JobPlacement()
     /// --pipe: how stdin is cut into blocks; nil: records become arguments.
     var pipe: BlockFormat?
+    /// --pipepart: jobs read byte ranges of the -a file.
+    var pipePart = false
     /// -j, when given: with hosts, the job slots per host.
     var workerCapGivenValue: Int? { workerCapGiven ? workerCap : nil }
     private var workerCapGiven = false
@@ -130,6 +132,9 @@ struct RunConfiguration {
                 guard !raw.isEmpty else { throw UsageError(message: "--workdir: needs a directory") }
                 placement.workdir = raw.first == 0x2F ? raw : Self.homeRelative(Self.currentDirectory() + [0x2F] + raw)
             case .pipe: pipe = pipe ?? BlockFormat()
+            case .pipePart:
+                pipe = pipe ?? BlockFormat()
+                pipePart = true
             case .block, .recordEnd, .recordStart: break  // with --pipe, below
             case .recordsPerBlock:
                 recordsPerJob = try Self.count(text, option: "-N", allowZero: false)
@@ -304,7 +309,11 @@ struct RunConfiguration {
         if format.recordEnd.isEmpty && format.recordStart.isEmpty {
             throw UsageError(message: "--recend: empty, and no --recstart: records could never be told apart")
         }
-        if parsed.has(.recordsPerBlock) { format.recordsPerBlock = recordsPerJob }
+        if parsed.has(.recordsPerBlock) {
+            if pipePart { throw UsageError(message: "-N: not with --pipepart (its blocks are byte ranges; use --block)") }
+            format.recordsPerBlock = recordsPerJob
+        }
+        if pipePart && argFile == nil { throw UsageError(message: "--pipepart: needs -a FILE (a regular file)") }
         pipe = format
         if template.mode == .command { throw UsageError(message: "--pipe: needs a COMMAND to read the blocks") }
         for (id, name) in [(OptionID.maxArgs, "-n"), (.maxLines, "-L"), (.contextReplace, "-X"), (.multipleArgs, "-m"),

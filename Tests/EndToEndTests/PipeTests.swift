@@ -90,6 +90,23 @@ private func randomLines(_ count: Int) -> [UInt8] {
         #expect(r.status == 0 && r.out == input, "\(r)")
     }
 
+    @Test func pipepartGivesWhatPipeGives() throws {
+        let h = try Harness()
+        let input = randomLines(30_000)
+        try Data(input).write(to: URL(fileURLWithPath: h.file("in.txt")))
+        let part = try h.run(["run", "--pipepart", "-a", "in.txt", "--block", "20k", "-k", "--joblog", "log", "cat"])
+        #expect(part.status == 0 && part.stdout == input, "ranges cover the file once, in order: \(part.err)")
+        let rows = String(decoding: h.read("log"), as: UTF8.self).split(separator: "\n").dropFirst()
+        #expect(rows.count > 50 && rows.compactMap { Int($0.split(separator: "\t")[4]) }.reduce(0, +) == input.count)
+        let counts = try h.run(["run", "--pipepart", "-a", "in.txt", "--block", "20k", "wc", "-l"])
+        let piped = try h.run(["run", "--pipe", "--block", "20k", "wc", "-l"], input: input)
+        let sum = { (r: RunResult) in r.outLines.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.reduce(0, +) }
+        #expect(sum(counts) == 30_000 && sum(piped) == 30_000, "\(counts) \(piped)")
+        #expect(counts.outLines.count == piped.outLines.count, "the same cuts: \(counts.outLines.count) vs \(piped.outLines.count)")
+        let noFile = try h.run(["run", "--pipepart", "cat"], input: "x\n")
+        #expect(noFile.status == 1 && noFile.err.contains("needs -a FILE"), "\(noFile)")
+    }
+
     @Test func pipeOptionsAreCheckedAsUsage() throws {
         let h = try Harness()
         for (arguments, message) in [(["--block", "1M", "cat"], "needs --pipe"), (["--pipe"], "needs a COMMAND"),

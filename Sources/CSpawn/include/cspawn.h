@@ -33,6 +33,10 @@ int pf_pipe(int fds[2]);
 /// when a signal ended it, 0 otherwise.
 int pf_decode_status(int status, int *code);
 
+/// Moves `length` bytes of `in_fd` from `offset` to `out_fd` (a pipe) with
+/// splice, or read/write where splice cannot; the bytes moved, or -errno.
+long long pf_copy_range(int in_fd, long long offset, long long length, int out_fd);
+
 /// An anonymous, close-on-exec temporary file in `dir` (O_TMPFILE, or a
 /// name unlinked at once): it disappears when closed, even after a crash.
 /// Returns the descriptor or -errno.
