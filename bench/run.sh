@@ -102,6 +102,22 @@ bench remote-40 \
 stop_remote
 trap - EXIT
 
+# --pipe: 2 GiB of text lines through `cat` jobs in 1 MiB blocks (output to
+# /dev/null through pfutures), beside GNU parallel and `cat | cat` (the
+# limit of moving the bytes through one pipe); --pipepart the same from the file.
+PIPEFILE=$OUT/pipe-2g.txt
+[ -f "$PIPEFILE" ] || head -c 1600000000 /dev/urandom | base64 -w 100 | head -c 2147483648 > "$PIPEFILE"
+bench pipe \
+    -n pfutures "$PF run --pipe --block 1M cat < $PIPEFILE > /dev/null" \
+    -n parallel "parallel --will-cite --pipe --block 1M cat < $PIPEFILE > /dev/null" \
+    -n cat "cat < $PIPEFILE | cat > /dev/null"
+bench pipepart \
+    -n pfutures "$PF run --pipepart -a $PIPEFILE --block 1M cat > /dev/null" \
+    -n pfutures-10M "$PF run --pipepart -a $PIPEFILE --block 10M cat > /dev/null" \
+    -n parallel "parallel --will-cite --pipepart -a $PIPEFILE --block 1M cat > /dev/null" \
+    -n cat "cat $PIPEFILE | cat > /dev/null"
+rm -f "$PIPEFILE"
+
 # Copy: 5000 files of 4 KiB and 20 of 50 MiB, fresh destinations each run;
 # written data is synced first so no benchmark pays for another's writeback.
 rm -rf "$OUT/tree" && mkdir -p "$OUT/tree/small" "$OUT/tree/large"

@@ -120,25 +120,19 @@ private func randomLines(_ count: Int) -> [UInt8] {
 
     @Test func sigintMidStreamStopsReadingAndDrains() throws {
         let h = try Harness()
-        // Once pfutures is gone the writer's pipe breaks: an error, not a death.
-        signal(SIGPIPE, SIG_IGN)
-        let input = Pipe()
+        // An endless stream from another process (seq): pfutures must stop reading it on SIGINT.
+        let source = Process()
+        source.executableURL = URL(fileURLWithPath: "/usr/bin/seq")
+        source.arguments = ["1000000000"]
+        let stream = Pipe()
+        source.standardOutput = stream
+        try source.run()
+        defer { source.terminate() }
         let (process, out, err) = try h.start(["run", "--pipe", "-N", "1", "-j2", "sh", "-c",
-                                               "read x; touch \(h.path)/ran.$x; sleep 30"], stdin: input.fileHandleForReading)
-        // An endless stream: pfutures must stop reading it on SIGINT.
-        let writer = Thread {
-            var n = 0
-            while true {
-                n += 1
-                do { try input.fileHandleForWriting.write(contentsOf: Data("\(n)\n".utf8)) } catch { return }
-                if n > 2_000_000 { return }
-            }
-        }
-        writer.start()
+                                               "read x; touch \(h.path)/ran.$x; sleep 30"], stdin: stream.fileHandleForReading)
         #expect(h.eventually { h.files(prefix: "ran.").count == 2 }, "two blocks running")
         kill(process.processIdentifier, SIGINT)
         let r = h.collect(process, arguments: ["run", "--pipe"], out: out, err: err)
-        try? input.fileHandleForWriting.close()
         #expect(r.status == 130, "\(r)")
         #expect(h.files(prefix: "ran.").count == 2, "no block started after the signal")
         #expect(processes(matching: "ran.$x").isEmpty, "running jobs were stopped")
