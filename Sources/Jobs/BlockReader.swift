@@ -21,8 +21,10 @@ package struct BlockFormat: Sendable, Equatable {
     package init() {}
 }
 
-/// Reads blocks from a descriptor. Not thread-safe: one reader thread.
-package final class BlockReader {
+/// Reads blocks from a descriptor. Not thread-safe: used by one thread at a
+/// time, and handed over whole (--round-robin reads in a thread of its own;
+/// the main thread looks at `readError` only after joining it).
+package final class BlockReader: @unchecked Sendable {
     private let fd: Int32
     private let format: BlockFormat
     private let wakeFD: Int32?

@@ -41,6 +41,7 @@ extension Job {
                                                  placement: settings.placement, feedsStdin: input != nil)
         switch launched {
         case .failure(let failure):
+            if case .stream(let share) = input { share.release() }
             context.started(pid: nil)
             let program: [UInt8]
             switch invocation {

@@ -13,12 +13,25 @@ package enum JobInput: Sendable, Equatable {
     case bytes([UInt8])
     /// `length` bytes of the file at `path` from `offset`.
     case fileRange(path: [UInt8], offset: Int, length: Int)
+    /// --round-robin: blocks from a stream shared with the run's other jobs
+    /// (only in pfutures' own process: it cannot cross to a worker).
+    case stream(StreamShare)
+
+    package static func == (a: JobInput, b: JobInput) -> Bool {
+        switch (a, b) {
+        case (.bytes(let x), .bytes(let y)): x == y
+        case (.fileRange(let p, let o, let l), .fileRange(let q, let m, let n)): p == q && o == m && l == n
+        case (.stream(let x), .stream(let y)): x === y
+        default: false
+        }
+    }
 
     /// Bytes the job is fed (the job log's Send).
     package var byteCount: Int {
         switch self {
         case .bytes(let bytes): bytes.count
         case .fileRange(_, _, let length): length
+        case .stream(let share): share.bytes
         }
     }
 
@@ -35,6 +48,8 @@ package enum JobInput: Sendable, Equatable {
             guard file >= 0 else { return }
             _ = pf_copy_range(file, Int64(offset), Int64(length), fd)
             close(file)
+        case .stream(let share):
+            share.feed(fd) { block in (try? writeAll(fd, block)) != nil }
         }
     }
 }

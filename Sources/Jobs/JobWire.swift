@@ -80,6 +80,8 @@ extension Job {
             w.string(path)
             w.u64(UInt64(offset))
             w.u64(UInt64(length))
+        case .stream?:
+            preconditionFailure("--round-robin jobs run in pfutures' own process")
         }
         return w.bytes
     }

@@ -108,6 +108,7 @@ struct JobRunner: Sendable {
                 watch.prepared(plan.fixed ?? job(sequence: plan.sequence, slot: slot, records: plan.records, input: plan.input))
             }
         } catch {
+            if case .stream(let share) = plan.input { share.release() }
             // A retry the run no longer takes keeps the last attempt's result.
             if let (watch, result) = previous { return conclude(plan, watch, result) }
             if error is ExecutorShutdownError { cancelled(sequence: plan.sequence, records: plan.records) } else {
@@ -125,6 +126,7 @@ struct JobRunner: Sendable {
                                    message: Array("job \(plan.sequence) lost: \(error.reason) (BrokenProcessPool): ".utf8)
                                        + Self.brief(watch.job?.command ?? []))
             case .failure(let error):
+                if case .stream(let share) = plan.input { share.release() }
                 if let (watch, result) = previous { return conclude(plan, watch, result) }
                 if error is CancelledError { cancelled(sequence: plan.sequence, records: plan.records) } else {
                     notRun(sequence: plan.sequence, records: plan.records, because: error)
@@ -175,6 +177,7 @@ struct JobRunner: Sendable {
 
     /// The job's last attempt: output, job log, tally.
     private func conclude(_ plan: Attempts, _ watch: JobWatch, _ result: JobResult) {
+        if case .stream(let share) = plan.input { share.release() }
         // Shown only in the job log or for a failure: a packed job's command
         // line is 128 KiB of text not worth building for nothing.
         let command = jobLog != nil || !result.outcome.succeeded ? watch.job?.command ?? [] : []

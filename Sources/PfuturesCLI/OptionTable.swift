@@ -16,7 +16,7 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case preserve, parents, noDereference, fsync
     case pool, chunksize, maxTasksPerChild, workerTimeout
     case sshLogin, sshLoginFile, ssh, slurm, launcher, remotePfutures, env, workdir
-    case pipe, pipePart, block, recordEnd, recordStart, recordsPerBlock
+    case pipe, pipePart, roundRobin, block, recordEnd, recordStart, recordsPerBlock
     case help, usage, version
 }
 
@@ -78,6 +78,8 @@ enum OptionTable {
                    help: "cut stdin into blocks between records and give each job one block on its stdin", commands: [.run]),
         OptionSpec(id: .pipePart, long: "pipepart", short: nil, value: nil,
                    help: "as --pipe, for a regular file given with -a: each job reads its own byte range of it", commands: [.run]),
+        OptionSpec(id: .roundRobin, long: "round-robin", short: nil, value: nil,
+                   help: "with --pipe: start -j jobs once and feed each many blocks, to whichever is ready", commands: [.run]),
         OptionSpec(id: .block, long: "block", short: nil, value: "SIZE",
                    help: "with --pipe: blocks of about SIZE bytes, cut at the next record end (K, M, G suffixes; default: 1M)",
                    commands: [.run]),

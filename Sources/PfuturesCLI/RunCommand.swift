@@ -45,6 +45,9 @@ struct RunCommand {
         }
         let nextJob: () -> [InputRecord]?
         var nextInput: (() -> JobInput?)?
+        var streamReader: WorkerThread?
+        var roundRobin: (stream: BlockStream, jobs: Int)?
+        var handedOut = 0
         let readError: () -> Int32?
         if let format = config.pipe, config.pipePart {
             guard let path = config.argFile, let ranges = FileRanges(path: path, format: format) else {
@@ -57,8 +60,29 @@ struct RunCommand {
         } else if let format = config.pipe {
             guard let blocks = openBlocks(format, wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
             nextJob = { [] }
-            nextInput = { blocks.next().map { .bytes($0) } }
             readError = { blocks.readError }
+            if config.roundRobin {
+                let jobs = config.workerCap == Int.max ? processorCount : config.workerCap
+                let stream = BlockStream(capacity: jobs, takers: jobs)
+                roundRobin = (stream, jobs)
+                nextInput = {
+                    guard handedOut < jobs else { return nil }
+                    handedOut += 1
+                    return .stream(StreamShare(stream))
+                }
+                streamReader = WorkerThread.start(name: "round-robin") {
+                    while let block = blocks.next() {
+                        guard stream.put(block) else {
+                            reportError("every --round-robin job ended before the input did; the rest was not fed")
+                            control.recordOwnFailure()
+                            break
+                        }
+                    }
+                    stream.close()
+                }
+            } else {
+                nextInput = { blocks.next().map { .bytes($0) } }
+            }
         } else {
             guard let feed = openFeed(wakeFD: control.noMoreStarts.fd) else { return ExitStatus.usage }
             if config.shuffle { feed.shuffle() }
@@ -109,12 +133,16 @@ struct RunCommand {
                 }
             }
             guard waitForPace(control, lastStart: lastStart), let ticket = control.admission.acquire() else {
+                if case .stream(let share) = input { share.release() }
                 runner.cancelled(sequence: sequence, records: records)
                 break
             }
             lastStart = .now
             runner.start(sequence: sequence, records: records, input: input) { control.admission.release(ticket) }
         }
+        // --round-robin jobs the run stopped before creating take no block.
+        if let (stream, jobs) = roundRobin { for _ in handedOut..<max(handedOut, jobs) { stream.leave() } }
+        streamReader?.join()
         control.inputEnded()
         if let code = readError(), !control.isStopping {
             reportError("cannot read input: \(errnoText(code))")

@@ -91,6 +91,8 @@ struct RunConfiguration {
     var pipe: BlockFormat?
     /// --pipepart: jobs read byte ranges of the -a file.
     var pipePart = false
+    /// --round-robin: -j long-lived jobs share the blocks.
+    var roundRobin = false
     /// -j, when given: with hosts, the job slots per host.
     var workerCapGivenValue: Int? { workerCapGiven ? workerCap : nil }
     private var workerCapGiven = false
@@ -136,6 +138,7 @@ struct RunConfiguration {
                 pipe = pipe ?? BlockFormat()
                 pipePart = true
             case .block, .recordEnd, .recordStart: break  // with --pipe, below
+            case .roundRobin: roundRobin = true
             case .recordsPerBlock:
                 recordsPerJob = try Self.count(text, option: "-N", allowZero: false)
                 recordsPerJobGiven = true
@@ -291,7 +294,8 @@ struct RunConfiguration {
     /// --pipe's settings, and what cannot go with it.
     private mutating func checkPipe(_ parsed: ParsedCommandLine) throws {
         guard var format = pipe else {
-            for (id, name) in [(OptionID.block, "--block"), (.recordEnd, "--recend"), (.recordStart, "--recstart")]
+            for (id, name) in [(OptionID.block, "--block"), (.recordEnd, "--recend"), (.recordStart, "--recstart"),
+                               (.roundRobin, "--round-robin")]
                 where parsed.has(id) {
                 throw UsageError(message: "\(name): needs --pipe")
             }
@@ -314,10 +318,17 @@ struct RunConfiguration {
             format.recordsPerBlock = recordsPerJob
         }
         if pipePart && argFile == nil { throw UsageError(message: "--pipepart: needs -a FILE (a regular file)") }
+        if roundRobin {
+            // Its jobs share one stream of blocks inside pfutures.
+            if pipePart { throw UsageError(message: "--round-robin: with --pipe, not --pipepart") }
+            if pool == .process { throw UsageError(message: "--round-robin: runs its jobs from pfutures itself (--pool thread)") }
+            if retry.retries > 1 { throw UsageError(message: "--round-robin: a job's blocks cannot be fed again (no --retries)") }
+        }
         pipe = format
         if template.mode == .command { throw UsageError(message: "--pipe: needs a COMMAND to read the blocks") }
         for (id, name) in [(OptionID.maxArgs, "-n"), (.maxLines, "-L"), (.contextReplace, "-X"), (.multipleArgs, "-m"),
-                           (.resume, "--resume"), (.resumeFailed, "--resume-failed"), (.tag, "--tag")] where parsed.has(id) {
+                           (.resume, "--resume"), (.resumeFailed, "--resume-failed"), (.tag, "--tag"),
+                           (.results, "--results")] where parsed.has(id) {
             throw UsageError(message: "\(name): not with --pipe (blocks are not arguments\(id == .maxArgs ? "; -N counts records per block" : ""))")
         }
         if !sources.isEmpty { throw UsageError(message: "--pipe: reads stdin or -a FILE, not ::: sources") }

@@ -107,12 +107,31 @@ private func randomLines(_ count: Int) -> [UInt8] {
         #expect(noFile.status == 1 && noFile.err.contains("needs -a FILE"), "\(noFile)")
     }
 
+    @Test func roundRobinFeedsAFewLongLivedJobs() throws {
+        let h = try Harness()
+        let input = (1...100_000).map { "\($0)\n" }.joined()
+        let r = try h.run(["run", "--pool", "thread", "--pipe", "--round-robin", "-j3", "--block", "8k", "--joblog", "log", "wc", "-l"],
+                          input: input)
+        #expect(r.status == 0, "\(r)")
+        let counts = r.outLines.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        #expect(counts.count == 3 && counts.reduce(0, +) == 100_000, "three jobs took every line between them: \(counts)")
+        let rows = String(decoding: h.read("log"), as: UTF8.self).split(separator: "\n").dropFirst()
+        #expect(rows.count == 3 && rows.compactMap { Int($0.split(separator: "\t")[4]) }.reduce(0, +) == input.utf8.count,
+                "Send counts each job's bytes: \(rows)")
+        // Jobs that end without reading leave input unfed: said, and exit 1.
+        let early = try h.run(["run", "--pool", "thread", "--pipe", "--round-robin", "-j2", "--block", "1k", "true"], input: input)
+        #expect(early.status == 1 && early.err.contains("every --round-robin job ended before the input did"), "\(early)")
+    }
+
     @Test func pipeOptionsAreCheckedAsUsage() throws {
         let h = try Harness()
         for (arguments, message) in [(["--block", "1M", "cat"], "needs --pipe"), (["--pipe"], "needs a COMMAND"),
                                      (["--pipe", "-n", "2", "cat"], "-N counts records"),
                                      (["--pipe", "--block", "lots", "cat"], "--block: 'lots'"),
-                                     (["--pipe", "--recend", "", "cat"], "could never be told apart")] {
+                                     (["--pipe", "--recend", "", "cat"], "could never be told apart"),
+                                     (["--round-robin", "cat"], "needs --pipe"),
+                                     (["--pool", "thread", "--pipe", "--round-robin", "--retries", "2", "cat"], "no --retries"),
+                                     (["--pool", "process", "--pipe", "--round-robin", "cat"], "--pool thread")] {
             let r = try h.run(["run"] + arguments, input: "x\n")
             #expect(r.status == 1 && r.err.contains(message) && r.out.isEmpty, "\(r)")
         }
