@@ -174,17 +174,19 @@ struct RunCommand {
     /// --pipe's blocks, from stdin or `-a FILE`; nil (and said why) when the
     /// file cannot be read.
     private func openBlocks(_ format: BlockFormat, wakeFD: Int32) -> BlockReader? {
-        var inputFD: Int32 = 0
-        if let path = config.argFile {
-            inputFD = openRecordFile(path)
-            if inputFD < 0 {
-                reportError(Array("cannot read ".utf8) + path + Array(": \(errnoText(errno))".utf8))
-                return nil
-            }
-        } else if isatty(0) == 1 {
-            reportError("reading blocks from the terminal; end with Ctrl-D")
+        openInput(of: "blocks").map { BlockReader(fd: $0, format: format, wakeFD: wakeFD) }
+    }
+
+    /// The descriptor input comes from: `-a FILE`, or stdin (with a hint when
+    /// it is a terminal); nil (and said why) when the file cannot be read.
+    private func openInput(of what: String) -> Int32? {
+        guard let path = config.argFile else {
+            if isatty(0) == 1 { reportError("reading \(what) from the terminal; end with Ctrl-D") }
+            return 0
         }
-        return BlockReader(fd: inputFD, format: format, wakeFD: wakeFD)
+        let fd = openRecordFile(path)
+        if fd < 0 { reportError(Array("cannot read ".utf8) + path + Array(": \(errnoText(errno))".utf8)) }
+        return fd < 0 ? nil : fd
     }
 
     /// The run's records: the `:::` sources, or stdin / `-a FILE`; nil (and
@@ -200,16 +202,7 @@ struct RunCommand {
                 return nil
             }
         }
-        var inputFD: Int32 = 0
-        if let path = config.argFile {
-            inputFD = openRecordFile(path)
-            if inputFD < 0 {
-                reportError(Array("cannot read ".utf8) + path + Array(": \(errnoText(errno))".utf8))
-                return nil
-            }
-        } else if isatty(0) == 1 {
-            reportError("reading records from the terminal; end with Ctrl-D")
-        }
+        guard let inputFD = openInput(of: "records") else { return nil }
         let reader = RecordReader(fd: inputFD, format: config.recordFormat, wakeFD: wakeFD)
         return RecordFeed(stream: reader, splitter: config.columns, header: config.header, endMarker: config.endMarker)
     }

@@ -327,8 +327,8 @@ struct RunConfiguration {
         pipe = format
         if template.mode == .command { throw UsageError(message: "--pipe: needs a COMMAND to read the blocks") }
         for (id, name) in [(OptionID.maxArgs, "-n"), (.maxLines, "-L"), (.contextReplace, "-X"), (.multipleArgs, "-m"),
-                           (.resume, "--resume"), (.resumeFailed, "--resume-failed"), (.tag, "--tag"),
-                           (.results, "--results")] where parsed.has(id) {
+                           (.resume, "--resume"), (.resumeFailed, "--resume-failed"), (.results, "--results")]
+            where parsed.has(id) {
             throw UsageError(message: "\(name): not with --pipe (blocks are not arguments\(id == .maxArgs ? "; -N counts records per block" : ""))")
         }
         if !sources.isEmpty { throw UsageError(message: "--pipe: reads stdin or -a FILE, not ::: sources") }

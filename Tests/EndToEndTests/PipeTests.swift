@@ -47,6 +47,9 @@ private func randomLines(_ count: Int) -> [UInt8] {
         let h = try Harness()
         let r = try h.run(["run", "--pipe", "-N", "3", "-k", "wc", "-l"], input: (1...10).map { "\($0)\n" }.joined())
         #expect(r.status == 0 && r.outLines.map { $0.trimmingCharacters(in: .whitespaces) } == ["3", "3", "3", "1"], "\(r)")
+        // --tag has no argument to show for a block: a bare TAB, as GNU parallel.
+        let tagged = try h.run(["run", "--pipe", "-N", "1", "-k", "--tag", "cat"], input: "a\nb\n")
+        #expect(tagged.status == 0 && tagged.out == "\ta\n\tb\n", "\(tagged)")
     }
 
     @Test func nulRecordsAndACustomRecordEnd() throws {
