@@ -21,10 +21,16 @@ package enum EventValue: Sendable {
 package final class EventLog: Sendable {
     private let fd: Int32
     private let ownsFD: Bool
-    private let lock = Mutex<Void>(())
+    private let lock = Mutex<Bool>(false)  // true once a write failed
+    private let path: [UInt8]
+    private let onWriteFailure: (@Sendable ([UInt8]) -> Void)?
 
     /// Opens `path` for writing (`-` for stderr), replacing an old file.
-    package init(path: [UInt8]) throws(JobLogError) {
+    /// `onWriteFailure` hears once, with what to tell the user, when a write
+    /// fails (a full disk must not leave a torn event stream unnoticed).
+    package init(path: [UInt8], onWriteFailure: (@Sendable ([UInt8]) -> Void)? = nil) throws(JobLogError) {
+        self.path = path == [0x2D] ? Array("standard error".utf8) : path
+        self.onWriteFailure = onWriteFailure
         if path == [0x2D] { fd = 2; ownsFD = false; return }
         let opened = openPath(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard opened >= 0 else { throw JobLogError(path: path, reason: errnoText(errno)) }
@@ -60,7 +66,16 @@ package final class EventLog: Sendable {
             }
         }
         line += Array("}\n".utf8)
-        lock.withLock { _ in try? writeAll(fd, line) }
+        let failure: Int32? = lock.withLock { failed in
+            do throws(WriteFailure) { try writeAll(fd, line) } catch {
+                defer { failed = true }
+                guard !failed else { return nil }
+                if case .failed(let code) = error { return code }
+                return EPIPE
+            }
+            return nil
+        }
+        if let failure { onWriteFailure?(Array("cannot write events to ".utf8) + path + Array(": \(errnoText(failure))".utf8)) }
     }
 
     static func isUTF8(_ bytes: [UInt8]) -> Bool {

@@ -98,7 +98,12 @@ struct RunCommand {
         let events: EventLog?
         do throws(JobLogError) {
             jobLog = try config.jobLog.map { (path) throws(JobLogError) in try JobLogWriter(path: path, append: config.resume != .none) }
-            events = try config.events.map { (path) throws(JobLogError) in try EventLog(path: path) }
+            events = try config.events.map { (path) throws(JobLogError) in
+                try EventLog(path: path) { message in
+                    reportError(message)
+                    control.recordOwnFailure()
+                }
+            }
         } catch {
             reportError(Array("cannot write ".utf8) + error.path + Array(": \(error.reason)".utf8))
             return ExitStatus.usage

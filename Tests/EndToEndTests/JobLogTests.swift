@@ -112,6 +112,14 @@ private func logLines(_ h: Harness, _ name: String = "log") -> [[String]] {
         #expect(r.out == "new\n", "only the job GNU parallel did not log: \(r)")
     }
 
+    @Test func anEventStreamThatCannotBeWrittenIsSaidOnce() throws {
+        let r = try Harness().run(["run", "--events", "/dev/full", "echo"], input: "a\nb\nc\n")
+        #expect(r.status == 1, "\(r)")
+        #expect(r.err.contains("cannot write events to /dev/full: No space left on device"), "\(r)")
+        #expect(r.err.components(separatedBy: "cannot write events").count == 2, "said once: \(r)")
+        #expect(r.out.split(separator: "\n").sorted() == ["a", "b", "c"], "the jobs' output is still written: \(r)")
+    }
+
     @Test func aJobLogThatCannotBeWrittenIsAnErrorNotASilentTornLog() throws {
         let r = try Harness().run(["run", "--joblog", "/dev/full", "echo"], input: "a\nb\n")
         #expect(r.status == 1, "\(r)")
