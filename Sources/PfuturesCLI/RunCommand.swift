@@ -73,8 +73,11 @@ struct RunCommand {
                 streamReader = WorkerThread.start(name: "round-robin") {
                     while let block = blocks.next() {
                         guard stream.put(block) else {
-                            reportError("every --round-robin job ended before the input did; the rest was not fed")
-                            control.recordOwnFailure()
+                            // Stopping (a signal, --halt) ends the jobs on purpose: nothing to say.
+                            if !control.isStopping {
+                                reportError("every --round-robin job ended before the input did; the rest was not fed")
+                                control.recordOwnFailure()
+                            }
                             break
                         }
                     }
