@@ -34,6 +34,8 @@ package final class BlockReader: @unchecked Sendable {
     /// Boundaries found so far in `data` (for -N).
     private var boundaries: [Int] = []
     private var atEOF = false
+    /// A signal woke the reader: the rest is not a block (it may end mid-record).
+    private var woken = false
     /// The errno of a failed read, if reading stopped on an error.
     package private(set) var readError: Int32?
 
@@ -56,7 +58,7 @@ package final class BlockReader: @unchecked Sendable {
             }
             if atEOF || !fill() {
                 atEOF = true
-                guard !data.isEmpty else { return nil }
+                guard !data.isEmpty, !woken else { return nil }
                 defer { data = []; scanned = 0; boundaries = [] }
                 return data
             }
@@ -127,11 +129,13 @@ package final class BlockReader: @unchecked Sendable {
             var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
             while poll(&fds, 2, -1) < 0 && errno == EINTR {}
-            if fds[1].revents != 0 { return false }
+            if fds[1].revents != 0 {
+                woken = true
+                return false
+            }
         }
         let chunk = max(1 << 16, min(format.blockSize, 1 << 22))
         let old = data.count
-        data.reserveCapacity(old + chunk)
         var n = 0
         data.append(contentsOf: repeatElement(0, count: chunk))
         data.withUnsafeMutableBytes { raw in

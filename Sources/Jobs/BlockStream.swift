@@ -15,6 +15,8 @@ package final class BlockStream: @unchecked Sendable {
     private let capacity: Int
     private var closed = false
     private var takers: Int
+    /// Blocks taken and still being written: one may yet come back.
+    private var inFlight = 0
 
     /// - Parameters: capacity: blocks held at most; takers: the jobs that
     ///   will take from it (each calls `leave()` when it ends).
@@ -28,7 +30,10 @@ package final class BlockStream: @unchecked Sendable {
     package func put(_ block: [UInt8]) -> Bool {
         lock.withLock {
             while blocks.count - head >= capacity && takers > 0 { lock.wait() }
-            guard takers > 0 else { return false }
+            guard takers > 0 else {
+                refused = true
+                return false
+            }
             blocks.append(block)
             lock.broadcast()
             return true
@@ -43,13 +48,15 @@ package final class BlockStream: @unchecked Sendable {
         }
     }
 
-    /// The next block, waiting for one; nil once closed and empty.
+    /// The next block, waiting for one; nil once closed, empty and no
+    /// block is on its way back.
     func take() -> [UInt8]? {
         lock.withLock {
-            while head == blocks.count && !closed { lock.wait() }
+            while head == blocks.count && (!closed || inFlight > 0) { lock.wait() }
             guard head < blocks.count else { return nil }
             defer {
                 head += 1
+                inFlight += 1
                 if head == blocks.count { blocks.removeAll(keepingCapacity: true); head = 0 }
                 lock.broadcast()
             }
@@ -57,13 +64,39 @@ package final class BlockStream: @unchecked Sendable {
         }
     }
 
-    /// A block a job could not take goes first for the others.
-    func giveBack(_ block: [UInt8]) {
+    /// A taken block was written.
+    func delivered() {
         lock.withLock {
-            blocks.insert(block, at: head)
+            inFlight -= 1
             lock.broadcast()
         }
     }
+
+    /// A block a job could not take at all goes first for the others.
+    func giveBack(_ block: [UInt8]) {
+        lock.withLock {
+            blocks.insert(block, at: head)
+            inFlight -= 1
+            lock.broadcast()
+        }
+    }
+
+    /// A block a job took only part of before it ended: lost, counted.
+    func partlyDelivered() {
+        lock.withLock {
+            inFlight -= 1
+            torn += 1
+            lock.broadcast()
+        }
+    }
+
+    /// Whether a block was refused because no job was left (said by the reader).
+    package var wasRefused: Bool { lock.withLock { refused } }
+    private var refused = false
+
+    /// Blocks a job took only in part.
+    package var tornBlocks: Int { lock.withLock { torn } }
+    private var torn = 0
 
     /// A job stopped taking blocks (or will never start).
     package func leave() {
@@ -94,15 +127,19 @@ package final class StreamShare: Sendable {
         if !released.exchange(true, ordering: .relaxed) { stream.leave() }
     }
 
-    /// Writes blocks to `fd` until the stream ends or the job stops reading.
-    func feed(_ fd: Int32, write: ([UInt8]) -> Bool) {
+    /// Writes blocks to `fd` until the stream ends or the job stops
+    /// reading. `write` returns the bytes it wrote of a block.
+    func feed(_ fd: Int32, write: ([UInt8]) -> Int) {
         defer { release() }
         while let block = stream.take() {
-            guard write(block) else {
-                stream.giveBack(block)
-                return
+            let written = write(block)
+            taken.add(written, ordering: .relaxed)
+            if written == block.count {
+                stream.delivered()
+                continue
             }
-            taken.add(block.count, ordering: .relaxed)
+            if written == 0 { stream.giveBack(block) } else { stream.partlyDelivered() }
+            return
         }
     }
 }

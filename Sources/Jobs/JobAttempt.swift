@@ -32,6 +32,12 @@ extension Job {
     }
 
     private func runProcess(_ invocation: Invocation, in context: any TaskContext) -> (JobOutcome, [UInt8]?) {
+        // --pipepart: a range this side cannot read would feed the job nothing.
+        if case .fileRange(let path, _, _)? = input, withCString(path, { access($0, R_OK) }) != 0 {
+            let why = "--pipepart: cannot read \(String(decoding: path, as: UTF8.self)): \(errnoText(errno))"
+            context.started(pid: nil)
+            return (.spawnFailed(.cannotRun(why)), Array(why.utf8))
+        }
         // A job in a worker process cannot share pfutures' descriptors: its
         // output always travels back through the context.
         let capture = settings.captureOutput || !context.sharesSubmittersOutput

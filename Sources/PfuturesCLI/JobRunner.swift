@@ -73,6 +73,7 @@ struct JobRunner: Sendable {
                                                                              : job(sequence: sequence, slot: 0, records: records,
                                                                                    input: input)
         if config.dryRun {  // through the sink, so -k orders it like output
+            if case .stream(let share) = input { share.release() }
             let shown = fixed ?? job(sequence: sequence, slot: (sequence - 1) % max(1, executor.maxWorkers) + 1,
                                      records: records, input: input)
             if config.verbose { sink.writeStderr(shown.command + [0x0A]) }

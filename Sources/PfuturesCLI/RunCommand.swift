@@ -70,7 +70,8 @@ struct RunCommand {
                     handedOut += 1
                     return .stream(StreamShare(stream))
                 }
-                streamReader = WorkerThread.start(name: "round-robin") {
+                // --dry-run shows the jobs; nothing would take the blocks.
+                if !config.dryRun { streamReader = WorkerThread.start(name: "round-robin") {
                     while let block = blocks.next() {
                         guard stream.put(block) else {
                             // Stopping (a signal, --halt) ends the jobs on purpose: nothing to say.
@@ -82,7 +83,7 @@ struct RunCommand {
                         }
                     }
                     stream.close()
-                }
+                } }
             } else {
                 nextInput = { blocks.next().map { .bytes($0) } }
             }
@@ -158,6 +159,12 @@ struct RunCommand {
         }
         // Every job read is accounted for (retries included) before the pool ends.
         control.admission.waitUntilIdle()
+        if let (stream, _) = roundRobin, !control.isStopping, !stream.wasRefused,
+           stream.undelivered > 0 || stream.tornBlocks > 0 {
+            reportError("--round-robin: \(stream.undelivered) block(s) reached no job and \(stream.tornBlocks) only in part "
+                        + "(their jobs ended)")
+            control.recordOwnFailure()
+        }
         executor.shutdown(wait: true, cancelFutures: false)
         control.running.finish()
         progress?.finish()

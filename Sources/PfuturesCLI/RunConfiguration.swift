@@ -318,6 +318,8 @@ struct RunConfiguration {
             format.recordsPerBlock = recordsPerJob
         }
         if pipePart && argFile == nil { throw UsageError(message: "--pipepart: needs -a FILE (a regular file)") }
+        // Workers open the file themselves, maybe from another directory.
+        if pipePart, let file = argFile, file.first != 0x2F { argFile = Self.currentDirectory() + [0x2F] + file }
         if roundRobin {
             // Its jobs share one stream of blocks inside pfutures.
             if pipePart { throw UsageError(message: "--round-robin: with --pipe, not --pipepart") }
@@ -327,7 +329,8 @@ struct RunConfiguration {
         pipe = format
         if template.mode == .command { throw UsageError(message: "--pipe: needs a COMMAND to read the blocks") }
         for (id, name) in [(OptionID.maxArgs, "-n"), (.maxLines, "-L"), (.contextReplace, "-X"), (.multipleArgs, "-m"),
-                           (.resume, "--resume"), (.resumeFailed, "--resume-failed"), (.results, "--results")]
+                           (.resume, "--resume"), (.resumeFailed, "--resume-failed"), (.results, "--results"),
+                           (.header, "--header"), (.shuffle, "--shuf"), (.endOfFile, "-E")]
             where parsed.has(id) {
             throw UsageError(message: "\(name): not with --pipe (blocks are not arguments\(id == .maxArgs ? "; -N counts records per block" : ""))")
         }

@@ -122,7 +122,9 @@ private func randomLines(_ count: Int) -> [UInt8] {
         #expect(rows.count == 3 && rows.compactMap { Int($0.split(separator: "\t")[4]) }.reduce(0, +) == input.utf8.count,
                 "Send counts each job's bytes: \(rows)")
         // Jobs that end without reading leave input unfed: said, and exit 1.
-        let early = try h.run(["run", "--pool", "thread", "--pipe", "--round-robin", "-j2", "--block", "1k", "true"], input: input)
+        // More than two jobs' 1 MiB pipes could swallow, however late `true` runs.
+        let bigger = Array(repeating: input, count: 10).joined()
+        let early = try h.run(["run", "--pool", "thread", "--pipe", "--round-robin", "-j2", "--block", "1k", "true"], input: bigger)
         #expect(early.status == 1 && early.err.contains("every --round-robin job ended before the input did"), "\(early)")
     }
 
