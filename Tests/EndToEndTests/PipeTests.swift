@@ -63,6 +63,25 @@ private func randomLines(_ count: Int) -> [UInt8] {
         #expect(bar.status == 0 && bar.outLines == ["x|", "yy|", "zzz"], "\(bar)")
     }
 
+    @Test func aLongRecordEndIsFoundAcrossReadsAndWindows() throws {
+        let h = try Harness()
+        // 20,000 records of random lowercase ending in "XYZ": over 2 MB, so
+        // markers straddle the 64 KiB reads and --pipepart's windows.
+        var input: [UInt8] = []
+        for _ in 0..<20_000 {
+            input += (0..<Int.random(in: 1...200)).map { _ in UInt8.random(in: 0x61...0x7A) } + Array("XYZ".utf8)
+        }
+        try Data(input).write(to: URL(fileURLWithPath: h.file("in")))
+        for mode in [["--pipe"], ["--pipepart", "-a", "in"]] {
+            let r = try h.run(["run"] + mode + ["--recend", "XYZ", "--block", "3k", "-k", "sh", "-c",
+                               "tee \(h.path)/b$1.$PFUTURES_SEQ", "sh", mode[0]], input: mode.count == 1 ? input : [])
+            #expect(r.status == 0 && r.stdout == input, "\(mode): \(r.err)")
+            let blocks = h.files(prefix: "b\(mode[0]).")
+            #expect(blocks.count > 500 && blocks.allSatisfy { h.read($0).suffix(3).elementsEqual(Array("XYZ".utf8)) },
+                    "\(mode): every block ends with the whole marker")
+        }
+    }
+
     @Test func recordStartAloneCutsBeforeEachStart() throws {
         let h = try Harness()
         let fasta = ">one\nACGT\nAC\n>two\nGG\n>three\nT\n"
