@@ -159,6 +159,10 @@ package final class GroupedReceiver: OutputReceiver {
 
     package init(tag: [UInt8]?) { tagger = tag.map { LineTagger(prefix: $0) } }
 
+    /// `tag` is asked for the prefix when the first output comes (a
+    /// `--tagstring` with `{%}` knows its slot only once the job started).
+    package init(tag: @escaping () -> [UInt8]) { tagger = LineTagger(prefix: tag) }
+
     package func receive(_ bytes: UnsafeRawBufferPointer, from stream: TaskStream) {
         let buffer = stream == .stdout ? output.stdout : output.stderr
         if let tagger { buffer.append(tagger.tagged(bytes, stream: stream)) } else { buffer.append(bytes) }
@@ -174,6 +178,12 @@ package final class LineReceiver: OutputReceiver {
     package init(sink: OutputSink, tag: [UInt8]?) {
         self.sink = sink
         self.tagger = tag.map { LineTagger(prefix: $0) }
+    }
+
+    /// `tag` is asked for the prefix when the first output comes.
+    package init(sink: OutputSink, tag: @escaping () -> [UInt8]) {
+        self.sink = sink
+        self.tagger = LineTagger(prefix: tag)
     }
 
     package func receive(_ bytes: UnsafeRawBufferPointer, from stream: TaskStream) {
@@ -215,12 +225,20 @@ package final class DirectReceiver: OutputReceiver {
 
 /// Inserts `prefix` + TAB at the start of every line, across chunk borders.
 final class LineTagger {
-    private let prefix: [UInt8]
+    private var prefix: [UInt8] = []
+    private var makePrefix: (() -> [UInt8])?
     private var atLineStart: [TaskStream: Bool] = [.stdout: true, .stderr: true]
 
     init(prefix: [UInt8]) { self.prefix = prefix + [0x09] }
 
+    /// The prefix is made when first needed.
+    init(prefix: @escaping () -> [UInt8]) { makePrefix = prefix }
+
     func tagged(_ bytes: UnsafeRawBufferPointer, stream: TaskStream) -> [UInt8] {
+        if let make = makePrefix {
+            prefix = make() + [0x09]
+            makePrefix = nil
+        }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + prefix.count)
         var lineStart = atLineStart[stream] ?? true

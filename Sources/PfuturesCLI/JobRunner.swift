@@ -85,8 +85,9 @@ struct JobRunner: Sendable {
             admitted()
             return
         }
-        let tag = config.tagString.map { $0.text(records: records, sequence: sequence, slot: 0) }
-            ?? (config.tag ? Array(records.map(\.text).joined(separator: [0x20])) : nil)
+        // A --tagstring with {%} is made when the slot is known (JobWatch).
+        let tag = config.tagString.flatMap { $0.usesSlot ? nil : $0.text(records: records, sequence: sequence, slot: 0) }
+            ?? (config.tag && config.tagString == nil ? Array(records.map(\.text).joined(separator: [0x20])) : nil)
         let plan = Attempts(sequence: sequence, records: records, input: input, fixed: fixed, tag: tag, admitted: admitted)
         submit(plan, attempt: 1)
     }
@@ -102,7 +103,11 @@ struct JobRunner: Sendable {
     }
 
     private func submit(_ plan: Attempts, attempt: Int, previous: (JobWatch, JobResult)? = nil) {
-        let watch = JobWatch(runner: self, attempt: attempt, tag: plan.tag)
+        let slotTag = config.tagString.flatMap { template in
+            template.usesSlot ? { @Sendable (slot: Int) in template.text(records: plan.records, sequence: plan.sequence, slot: slot) }
+                              : nil
+        }
+        let watch = JobWatch(runner: self, attempt: attempt, tag: plan.tag, slotTag: slotTag)
         let future: Future<JobResult>
         do {
             future = try executor.submit(observer: watch) { [self] slot in

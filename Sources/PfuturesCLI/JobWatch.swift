@@ -18,6 +18,8 @@ final class JobWatch: TaskObserver, Sendable {
         var host: String?
     }
     private let state = Mutex(State())
+    /// The slot, readable by a receiver's late tag without the state lock.
+    private let startedSlot = SlotCell()
     private let receiver: Receiver
     private let attempt: Int
     private let runner: JobRunner
@@ -29,12 +31,18 @@ final class JobWatch: TaskObserver, Sendable {
         case direct(DirectReceiver)
     }
 
-    init(runner: JobRunner, attempt: Int, tag: [UInt8]?) {
+    /// - Parameters: tag: the --tag/--tagstring prefix; slotTag: instead,
+    ///   the prefix for the slot the attempt runs in (`{%}` in --tagstring),
+    ///   asked once its first output comes, after it started.
+    init(runner: JobRunner, attempt: Int, tag: [UInt8]?, slotTag: (@Sendable (Int) -> [UInt8])? = nil) {
         self.runner = runner
         self.attempt = attempt
+        let cell = startedSlot
+        let lateTag = slotTag.map { make in { make(cell.slot.load(ordering: .acquiring)) } }
         switch runner.config.outputMode {
-        case .group: receiver = .grouped(GroupedReceiver(tag: tag))
-        case .lineBuffer: receiver = .lines(LineReceiver(sink: runner.sink, tag: tag))
+        case .group: receiver = .grouped(lateTag.map { GroupedReceiver(tag: $0) } ?? GroupedReceiver(tag: tag))
+        case .lineBuffer:
+            receiver = .lines(lateTag.map { LineReceiver(sink: runner.sink, tag: $0) } ?? LineReceiver(sink: runner.sink, tag: tag))
         case .ungroup: receiver = .direct(DirectReceiver(sink: runner.sink))
         }
     }
@@ -60,6 +68,7 @@ final class JobWatch: TaskObserver, Sendable {
     func taskStarted(slot: Int, pid: Int32?, host: String?) {
         let job: Job? = state.withLock { state in
             state.slot = slot
+            startedSlot.slot.store(slot, ordering: .releasing)
             state.pid = pid
             state.host = host
             return state.job
@@ -85,4 +94,9 @@ final class JobWatch: TaskObserver, Sendable {
         if case .lines(let lines) = receiver { lines.finish() }
         if let pid, host == nil { runner.control.running.unregister(pid) }
     }
+}
+
+/// A slot number shared with a receiver's late tag.
+private final class SlotCell: Sendable {
+    let slot = Atomic<Int>(0)
 }

@@ -464,13 +464,12 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
                     let pending = lock.withLock { link.held[id] }
                     if let observer = pending?.observer { bytes.withUnsafeBytes { observer.taskOutput($0, stream: stream) } }
                 case .result(let id, let status, let bytes):
-                    let pending: PendingTask? = lock.withLock {
-                        guard let pending = link.held.removeValue(forKey: id) else { return nil }
-                        link.depth[pending.slot, default: 1] -= 1
-                        return pending
-                    }
+                    let pending: PendingTask? = lock.withLock { link.held.removeValue(forKey: id) }
                     guard let pending else { throw ProtocolError("RESULT for task \(id), which the worker does not hold") }
                     pending.complete(status, bytes)
+                    // The slot frees only now: a done-callback that stopped the
+                    // pool (pfutures' --halt) must come before any next task.
+                    lock.withLock { link.depth[pending.slot, default: 1] -= 1 }
                     dispatch()
                 case .initFailed(let why):
                     lock.withLock { breakLocked("initializer failed: \(why)") }

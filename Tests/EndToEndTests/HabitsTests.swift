@@ -72,6 +72,19 @@ import Testing
         }
     }
 
+    @Test func tagstringSlotIsTheSlotTheJobRanIn() throws {
+        // {%} is known only once the job has a slot: the tag must agree with PFUTURES_SLOT.
+        for mode in [[], ["--lb"]] {
+            let r = try Harness().run(["run", "-j3", "-k"] + mode + ["--tagstring", "s{%}", "sh", "-c", "echo $PFUTURES_SLOT", "sh"],
+                                      input: (1...9).map { "\($0)\n" }.joined())
+            #expect(r.status == 0 && r.outLines.count == 9, "\(r)")
+            #expect(r.outLines.allSatisfy { line in
+                let parts = line.split(separator: "\t")
+                return parts.count == 2 && parts[0] == "s" + parts[1] && parts[1] != "0"
+            }, "\(mode): \(r)")
+        }
+    }
+
     @Test func tagstringFillsReplacementStrings() throws {
         let r = try Harness().run(["run", "-k", "--tagstring", "[{#}:{}]", "echo", "hi"], input: "a\nb\n")
         #expect(r.out == "[1:a]\thi a\n[2:b]\thi b\n", "\(r)")
