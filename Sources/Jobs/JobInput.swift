@@ -49,18 +49,7 @@ package enum JobInput: Sendable, Equatable {
             _ = pf_copy_range(file, Int64(offset), Int64(length), fd)
             close(file)
         case .stream(let share):
-            share.feed(fd) { block in
-                block.withUnsafeBytes { bytes in
-                    var done = 0
-                    while done < bytes.count {
-                        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                        if n < 0 && errno == EINTR { continue }
-                        if n <= 0 { break }
-                        done += n
-                    }
-                    return done
-                }
-            }
+            share.feed(fd) { block in block.withUnsafeBytes { writePrefix(fd, $0).written } }
         }
     }
 }

@@ -15,6 +15,12 @@ package enum WriteFailure: Error, Equatable {
 /// Writes all of `bytes` to `fd`.
 /// - Throws: `WriteFailure`.
 package func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(WriteFailure) {
+    if let failure = writePrefix(fd, bytes).failure { throw failure }
+}
+
+/// Writes as much of `bytes` to `fd` as it takes: how many bytes went out,
+/// and why the rest did not (nil: all of it went).
+package func writePrefix(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> (written: Int, failure: WriteFailure?) {
     var offset = 0
     while offset < bytes.count {
         let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -24,10 +30,11 @@ package func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(Write
         case EAGAIN:
             var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             _ = poll(&pfd, 1, -1)
-        case EPIPE: throw .closed
-        case let code: throw .failed(code)
+        case EPIPE: return (offset, .closed)
+        case let code: return (offset, .failed(code))
         }
     }
+    return (offset, nil)
 }
 
 /// Writes all of `bytes` to `fd`.
