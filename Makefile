@@ -4,11 +4,21 @@
 
 PREFIX ?= /usr/local
 SWIFT  ?= swift
-RELEASE_FLAGS := -c release --static-swift-stdlib
+BINARY := .build/release/pfutures
+# Fully static (Swift runtime, glibc, popt's libpopt.a): the binary runs on any
+# Linux of its architecture and starts without a dynamic loader.
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable
+# The one linker warning a static build gives: the Swift runtime's debug hook
+# for a prespecialized-metadata library may dlopen (only when
+# SWIFT_DEBUG_LIB_PRESPECIALIZED_PATH is set); the package test traces that no
+# shared object is ever opened. Any other warning is shown.
+STATIC_DLOPEN_WARNING := LibPrespecialized.*Using 'dlopen' in statically linked
 # parallel: the tests compare pfutures' input sources with GNU parallel's.
-DEBIAN_DEPS := libpopt-dev pkg-config groff-base parallel openssh-server openssh-client slurm-wlm munge
+# lintian, man-db, strace, file: the package test.
+DEBIAN_DEPS := libpopt-dev pkg-config groff-base parallel openssh-server openssh-client slurm-wlm munge \
+	lintian man-db strace file
 
-.PHONY: all build deps test tsan lint-man install uninstall completions clean bench bench-core
+.PHONY: all build deps test tsan lint-man install uninstall completions clean bench bench-core deb dist package-test
 
 all: build
 
@@ -16,7 +26,8 @@ all: build
 deps:
 	@if [ -f /usr/include/popt.h ] && command -v pkg-config >/dev/null && command -v groff >/dev/null \
 		&& command -v parallel >/dev/null && [ -x /usr/sbin/sshd ] && command -v slurmctld >/dev/null \
-		&& [ -x /usr/sbin/munged ]; then exit 0; fi; \
+		&& [ -x /usr/sbin/munged ] && command -v lintian >/dev/null && command -v man >/dev/null \
+		&& command -v strace >/dev/null && command -v file >/dev/null; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "make: installing $(DEBIAN_DEPS) with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_DEPS) >/dev/null; \
@@ -25,13 +36,23 @@ deps:
 	fi
 
 build: deps
-	$(SWIFT) build $(RELEASE_FLAGS) --product pfutures
-	@echo "built $$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/pfutures"
+	@log=$$(mktemp) && $(SWIFT) build $(RELEASE_FLAGS) --product pfutures > $$log 2>&1; \
+	status=$$?; grep -v "$(STATIC_DLOPEN_WARNING)" $$log; rm -f $$log; exit $$status
+	@file -b $(BINARY) | grep -q 'statically linked' || { echo "make: $(BINARY) is not static" >&2; exit 1; }
+	@echo "built $(BINARY), statically linked"
+
+# The Debian package and the tarball of what `make` built (scripts/package.sh).
+deb: build
+	scripts/package.sh deb $(BINARY)
+
+dist: build
+	scripts/package.sh dist $(BINARY)
 
 # The end-to-end tests drive the debug binary that `swift build` leaves in .build;
 # they run once against the thread pool (with every other test) and once
-# against the process pool.
-test: deps lint-man
+# against the process pool. Before them, the package test builds the .deb and
+# the tarball, installs the .deb with dpkg -i and removes it (root only).
+test: deps lint-man package-test
 	$(SWIFT) build --build-tests
 	PFUTURES_E2E_POOL=process $(SWIFT) test --skip-build --parallel --filter EndToEndTests
 	$(SWIFT) test --skip-build --parallel
@@ -40,13 +61,16 @@ tsan: deps
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --scratch-path .build-tsan --sanitize=thread \
 		--filter 'FuturesTests|ProcessPoolExecutorTests|WorkerProtocolTests'
 
+# Installs the .deb into this machine and removes it again (needs root).
+package-test: deb dist
+	scripts/test-package.sh
+
 lint-man:
 	@out=$$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z man/pfutures.1 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out" >&2; echo "man/pfutures.1: groff warnings" >&2; exit 1; fi
 
 # Installs what `make` built; it compiles nothing, so `sudo make install`
 # never builds as root.
-BINARY := .build/release/pfutures
 BASH_COMPLETIONS := $(PREFIX)/share/bash-completion/completions/pfutures
 ZSH_COMPLETIONS := $(PREFIX)/share/zsh/vendor-completions/_pfutures
 FISH_COMPLETIONS := $(PREFIX)/share/fish/vendor_completions.d/pfutures.fish
@@ -66,14 +90,14 @@ uninstall:
 # Writes completions/ from the option table (a test fails when they drift).
 completions: build
 	for shell in bash zsh fish; do \
-		"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/pfutures" __completions $$shell > completions/$$shell.tmp || exit 1; \
+		$(BINARY) __completions $$shell > completions/$$shell.tmp || exit 1; \
 	done
 	mv completions/bash.tmp completions/pfutures.bash
 	mv completions/zsh.tmp completions/_pfutures
 	mv completions/fish.tmp completions/pfutures.fish
 
 bench: build bench-core
-	bench/run.sh
+	PFUTURES_BIN=$(BINARY) bench/run.sh
 
 # Executor core alone: no-op submit -> result, Swift vs Python, same run.
 bench-core: deps
@@ -82,4 +106,4 @@ bench-core: deps
 	python3 bench/futures_bench.py 200000
 
 clean:
-	rm -rf .build .build-tsan
+	rm -rf .build .build-tsan dist

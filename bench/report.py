@@ -25,6 +25,8 @@ print("Medians of hyperfine runs; ratios are pfutures / peer (below 1 = pfutures
 print("| benchmark | pfutures | xargs | parallel | C limit | vs xargs | vs parallel | vs limit | target |")
 print("|---|---|---|---|---|---|---|---|---|")
 targets = {
+    "startup-empty": "<= 1.2x xargs (static binary, empty input)",
+    "startup-one": "<= 1.3x xargs (one job)",
     "true-j2": "<= 1.0x xargs, <= 1.15x limit",
     "true-j8": "",
     "shell-j2": ">= 8x faster than parallel, <= 1.1x limit",

@@ -13,7 +13,10 @@ if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
     else echo "bench: install ${need[*]} (sudo apt-get install -y ${need[*]})" >&2; exit 1; fi
 fi
-PF="$(swift build -c release --static-swift-stdlib --show-bin-path)/pfutures"
+# The binary `make` built (fully static), as users get it.
+PF=${PFUTURES_BIN:-.build/release/pfutures}
+[ -x "$PF" ] || { echo "bench: no $PF; run make first" >&2; exit 1; }
+PF=$(realpath "$PF")
 OUT=bench/out
 mkdir -p "$OUT"
 cc -O2 -o "$OUT/spawn_limit" bench/spawn_limit.c
@@ -29,6 +32,22 @@ bench() {
     hyperfine -S sh --warmup 1 --runs "$RUNS" --export-json "$OUT/$name.json" "$@" >/dev/null 2>&1 \
         || { echo "bench: $name failed" >&2; return 1; }
 }
+
+# Start-up of the static binary, with no shell between hyperfine and the
+# command (-N) and many runs (each takes about a millisecond): empty input,
+# and one job, beside xargs.
+bench_direct() {
+    local name=$1; shift
+    hyperfine -N --warmup 20 --runs 300 --export-json "$OUT/$name.json" "$@" >/dev/null 2>&1 \
+        || { echo "bench: $name failed" >&2; return 1; }
+}
+echo 1 > "$OUT/1.txt"
+bench_direct startup-empty \
+    -n pfutures "$PF run -a /dev/null true" \
+    -n xargs "xargs -a /dev/null -r true"
+bench_direct startup-one \
+    -n pfutures "$PF run -a $OUT/1.txt true" \
+    -n xargs "xargs -a $OUT/1.txt true"
 
 bench true-j2 \
     -n pfutures "$PF run -j2 true < $OUT/2000.txt" \
