@@ -35,6 +35,10 @@ let package = Package(
                           path: "Tests/TaskWorker", swiftSettings: strict),
         .testTarget(name: "ProcessPoolExecutorTests",
                     dependencies: ["Futures", "TaskFixtures", "task-worker"], swiftSettings: strict),
+        // The README's Futures guide as a program, checked against the README.
+        .executableTarget(name: "guide-example", dependencies: ["Futures"], path: "Tests/GuideExample",
+                          swiftSettings: strict),
+        .testTarget(name: "GuideTests", dependencies: ["guide-example"], swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["PfuturesCLI"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["pfutures"], swiftSettings: strict),

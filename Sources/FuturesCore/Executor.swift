@@ -26,20 +26,24 @@ public protocol ClosureExecutor: Executor {
 
 extension ClosureExecutor {
     /// `transform` applied to every element of `items`, run on this executor,
-    /// with the results handed back lazily in input order.
+    /// with the results handed back in input order (`next()`, `collect()`
+    /// or `for try await`).
     ///
-    /// At most `buffersize` items are submitted ahead of the consumer
-    /// (default: twice `maxWorkers`), so an endless sequence runs in bounded
-    /// memory. `timeout` counts from this call. When an item's work failed,
-    /// its error is thrown as that item is reached; the remaining futures are
-    /// then cancelled, as they are when the consumer drops the iterator early.
+    /// Work starts at the call: up to `buffersize` items (default: twice
+    /// `maxWorkers`) are submitted at once, and one more each time a result
+    /// is taken, so an endless sequence runs in bounded memory. A result is
+    /// let go of once it was returned. `timeout` counts from this call. When
+    /// an item's work failed, its error is thrown as that item is reached;
+    /// on that, on a timeout, or when the consumer drops the iterator, every
+    /// item not yet started is cancelled, the awaited one included.
     /// `chunksize` is accepted for the process pool's sake and ignored here.
+    /// - Throws: the executor's submit error, such as `ExecutorShutdownError`.
     public func map<S: Sequence, T: Sendable>(
         _ items: S, timeout: Duration? = nil, chunksize: Int = 1, buffersize: Int? = nil,
         _ transform: @escaping @Sendable (S.Element) throws -> T
-    ) -> MapIterator<T> where S.Element: Sendable {
+    ) throws -> MapIterator<T> where S.Element: Sendable {
         var source = items.makeIterator()
-        return MapIterator(deadline: Deadline.after(timeout), buffersize: mapBuffersize(buffersize)) { [self] in
+        return try MapIterator(deadline: Deadline.after(timeout), buffersize: mapBuffersize(buffersize)) { [self] in
             guard let item = source.next() else { return nil }
             return try submit { try transform(item) }
         }

@@ -224,15 +224,19 @@ public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
     }
 
     /// The work's value, awaited from Swift concurrency without blocking a thread.
-    /// - Throws: as `result(timeout:)` without a timeout.
+    ///
+    /// When the awaiting task is cancelled, the future is cancelled too if
+    /// it is still pending (so the work never runs), and `CancellationError`
+    /// is thrown at once; work already running goes on, unawaited.
+    /// - Throws: as `result(timeout:)` without a timeout, or `CancellationError`.
     public var value: Value {
-        get async throws {
-            try await withCheckedThrowingContinuation { continuation in
-                addDoneCallback { future in
-                    continuation.resume(with: Result { try future.result(timeout: .zero) })
-                }
-            }
-        }
+        get async throws { try await value(until: nil) }
+    }
+
+    /// The work's value, awaited for at most `timeout` (nil: no limit); as
+    /// `value`, and `TimeoutError` when the time is up (the future is left as it is).
+    public func value(timeout: Duration?) async throws -> Value {
+        try await value(until: Deadline.after(timeout))
     }
 
     /// Calls `callback` with this future once it is done: at once (in this

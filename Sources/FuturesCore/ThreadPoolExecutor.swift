@@ -7,25 +7,12 @@ import Glibc
 #endif
 
 /// Runs work on a pool of threads, as Python's `ThreadPoolExecutor`.
-/// @unchecked Sendable: all mutable state is behind `lock`.
-public final class ThreadPoolExecutor: ClosureExecutor, @unchecked Sendable {
-    /// The most work items run at once (and threads started).
-    public var maxWorkers: Int { lock.withLock { limit } }
-    private var limit: Int
-    private let namePrefix: String
-    private let initializer: (@Sendable () throws -> Void)?
-    private let lock = ConditionLock()
-    private var queue: [WorkItem] = []
-    private var queueHead = 0
-    private var threads: [WorkerThread] = []  // started and not yet joined
-    private var started = 0
-    private var busy = 0       // threads running an item or still starting
-    private var running = 0    // items running: never above `limit`
-    private var slotTaken: [Bool] = []  // slot n is index n-1
-    private var waiting = 0    // threads blocked in lock.wait()
-    private var wakeups = 0    // signals sent and not yet taken by a waiter
-    private var isShutdown = false
-    private var broken: BrokenThreadPool?
+///
+/// The threads hold the pool's state, not the executor: an executor
+/// dropped without `shutdown` shuts down by itself (work already queued
+/// still runs, then its threads end), so no thread outlives its use.
+public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
+    private let pool: ThreadPool
 
     /// What other modules of this package attach to the pool (the task
     /// layer's stop switch); not part of the public API.
@@ -45,29 +32,73 @@ public final class ThreadPoolExecutor: ClosureExecutor, @unchecked Sendable {
                 initializer: (@Sendable () throws -> Void)? = nil) {
         let count = maxWorkers ?? Self.defaultMaxWorkers
         precondition(count > 0, "maxWorkers must be greater than 0")
-        self.limit = count
-        self.namePrefix = threadNamePrefix
-        self.initializer = initializer
+        pool = ThreadPool(limit: count, namePrefix: threadNamePrefix, initializer: initializer)
     }
 
-    deinit {
-        lock.withLock { isShutdown = true; lock.broadcast() }
-    }
+    deinit { pool.abandon() }
+
+    /// The most work items run at once (and threads started).
+    public var maxWorkers: Int { pool.maxWorkers }
 
     /// The number of threads started so far.
-    public var threadCount: Int { lock.withLock { started } }
+    public var threadCount: Int { pool.threadCount }
 
     /// Queues `work`, starting a thread only when no started one is free.
     /// - Throws: `BrokenThreadPool` once an initializer failed;
     ///   `ExecutorShutdownError` after `shutdown`.
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T> {
-        try submitSlotted { _ in try work() }
+        try pool.submitSlotted { _ in try work() }
     }
 
     /// Queues `work`, which is told its slot: a number in 1...maxWorkers that
     /// no other running item holds (the `{%}` of pfutures).
     /// - Throws: as `submit`.
     package func submitSlotted<T: Sendable>(_ work: @escaping @Sendable (Int) throws -> T) throws -> Future<T> {
+        try pool.submitSlotted(work)
+    }
+
+    /// Moves the cap by `delta` (never below 1); for pfutures' SIGUSR1 and
+    /// SIGUSR2, not part of the concurrent.futures API. Running items are
+    /// not touched: after a decrease, new ones start as old ones end.
+    public func adjustMaxWorkers(by delta: Int) { pool.adjustMaxWorkers(by: delta) }
+
+    /// Stops accepting work; see `Executor.shutdown(wait:cancelFutures:)`.
+    /// Each thread is joined once, by the first call that waits.
+    public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
+        pool.shutdown(wait: wait, cancelFutures: cancelFutures)
+    }
+}
+
+/// The queue, threads, cap and slot numbers of one `ThreadPoolExecutor`;
+/// what its threads hold. A worker is the small loop in `work`.
+/// @unchecked Sendable: all mutable state is behind `lock`.
+private final class ThreadPool: @unchecked Sendable {
+    private var limit: Int
+    private let namePrefix: String
+    private let initializer: (@Sendable () throws -> Void)?
+    private let lock = ConditionLock()
+    private var queue: [WorkItem] = []
+    private var queueHead = 0
+    private var threads: [WorkerThread] = []  // started and not yet joined
+    private var started = 0
+    private var busy = 0       // threads running an item or still starting
+    private var running = 0    // items running: never above `limit`
+    private var slotTaken: [Bool] = []  // slot n is index n-1
+    private var waiting = 0    // threads blocked in lock.wait()
+    private var wakeups = 0    // signals sent and not yet taken by a waiter
+    private var isShutdown = false
+    private var broken: BrokenThreadPool?
+
+    init(limit: Int, namePrefix: String, initializer: (@Sendable () throws -> Void)?) {
+        self.limit = limit
+        self.namePrefix = namePrefix
+        self.initializer = initializer
+    }
+
+    var maxWorkers: Int { lock.withLock { limit } }
+    var threadCount: Int { lock.withLock { started } }
+
+    func submitSlotted<T: Sendable>(_ work: @escaping @Sendable (Int) throws -> T) throws -> Future<T> {
         let future = Future<T>()
         let item = WorkItem(future: future, work: { slot in try work(slot) })
         try lock.withLock {
@@ -86,10 +117,7 @@ public final class ThreadPoolExecutor: ClosureExecutor, @unchecked Sendable {
         return future
     }
 
-    /// Moves the cap by `delta` (never below 1); for pfutures' SIGUSR1 and
-    /// SIGUSR2, not part of the concurrent.futures API. Running items are
-    /// not touched: after a decrease, new ones start as old ones end.
-    public func adjustMaxWorkers(by delta: Int) {
+    func adjustMaxWorkers(by delta: Int) {
         lock.withLock {
             if limit != Int.max { limit = max(1, limit + delta) }
             if queue.count - queueHead > started - busy && started < limit { startThreadLocked() }
@@ -97,9 +125,7 @@ public final class ThreadPoolExecutor: ClosureExecutor, @unchecked Sendable {
         }
     }
 
-    /// Stops accepting work; see `Executor.shutdown(wait:cancelFutures:)`.
-    /// Each thread is joined once, by the first call that waits.
-    public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
+    func shutdown(wait: Bool, cancelFutures: Bool) {
         let (cancelled, toJoin): ([WorkItem], [WorkerThread]) = lock.withLock {
             isShutdown = true
             let dropped = cancelFutures ? takeQueueLocked() : []
@@ -113,6 +139,18 @@ public final class ThreadPoolExecutor: ClosureExecutor, @unchecked Sendable {
         if wait {
             for thread in toJoin where !thread.isCurrent { thread.join() }
         }
+    }
+
+    /// The executor was dropped without a waiting shutdown: queued work
+    /// still runs, then the threads end; nobody will join them, so they
+    /// are detached (their resources go back when they end).
+    func abandon() {
+        shutdown(wait: false, cancelFutures: false)
+        let unjoined: [WorkerThread] = lock.withLock {
+            defer { threads.removeAll() }
+            return threads
+        }
+        for thread in unjoined { thread.detach() }
     }
 
     private func startThreadLocked() {

@@ -49,8 +49,9 @@ public func wait<T>(_ futures: [Future<T>], timeout: Duration? = nil,
 }
 
 /// The futures of `futures` one at a time as each finishes (those already
-/// done first), each once. `next()` throws `TimeoutError` naming how many are
-/// unfinished once `timeout`, counted from this call, has passed.
+/// done first), each once: with `next()`, `collect()` or `for try await`.
+/// They throw `TimeoutError` naming how many are unfinished once `timeout`,
+/// counted from this call, has passed; unlike `map`, nothing is cancelled.
 public func asCompleted<T>(_ futures: [Future<T>], timeout: Duration? = nil) -> AsCompletedIterator<T> {
     AsCompletedIterator(futures, deadline: Deadline.after(timeout))
 }
@@ -74,12 +75,26 @@ public final class AsCompletedIterator<T: Sendable> {
     /// The next future to finish, or nil when every future was returned.
     /// - Throws: `TimeoutError` once the timeout has passed.
     public func next() throws -> Future<T>? {
-        if let future = ready.popLast() { return future }
-        if byID.isEmpty { return nil }
-        let finished = observer.takeFinished(deadline: deadline)
-        if finished.isEmpty { throw TimeoutError(unfinished: byID.count) }
+        while ready.isEmpty && !byID.isEmpty {
+            let finished = observer.takeFinished(deadline: deadline)
+            if finished.isEmpty { throw TimeoutError(unfinished: byID.count) }
+            moveToReady(finished)
+        }
+        return ready.popLast()
+    }
+
+    /// The next future to finish, awaited without blocking a thread: the
+    /// async twin of `next()` with the same rules; a cancelled task gets
+    /// `CancellationError` (the futures themselves are left alone).
+    public func nextAsync(isolation actor: isolated (any Actor)? = #isolation) async throws -> Future<T>? {
+        while ready.isEmpty && !byID.isEmpty {
+            moveToReady(try await observer.takeFinished(deadline: deadline, unfinished: byID.count))
+        }
+        return ready.popLast()
+    }
+
+    private func moveToReady(_ finished: [ObjectIdentifier]) {
         for id in finished { if let future = byID.removeValue(forKey: id) { ready.append(future) } }
-        return try next()
     }
 
     /// Every future in completion order.
@@ -91,20 +106,69 @@ public final class AsCompletedIterator<T: Sendable> {
     }
 }
 
-/// Collects finish notices from futures and lets one thread wait for them.
+extension AsCompletedIterator: AsyncSequence {
+    /// The futures, awaited in completion order.
+    public typealias Element = Future<T>
+    /// What iterating can throw: `TimeoutError` or `CancellationError`.
+    public typealias Failure = any Error
+
+    /// Iterates these futures (once: it shares the iterator's state).
+    public func makeAsyncIterator() -> AsyncFutures { AsyncFutures(base: self) }
+
+    /// The async iterator of `AsCompletedIterator`.
+    public struct AsyncFutures: AsyncIteratorProtocol {
+        let base: AsCompletedIterator<T>
+
+        /// As `nextAsync()`.
+        public mutating func next() async throws -> Future<T>? { try await base.nextAsync(isolation: nil) }
+
+        /// As `nextAsync()`, run on the caller's actor.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> Future<T>? {
+            try await base.nextAsync(isolation: actor)
+        }
+    }
+}
+
+/// Collects finish notices from futures and lets one thread (or one task)
+/// wait for them.
 /// @unchecked Sendable: its state is behind `lock`.
 final class CompletionCounter: CompletionObserver, @unchecked Sendable {
     private let lock = ConditionLock()
     private var finished: [ObjectIdentifier] = []
     private var doneCount = 0
     private var anyFailed = false
+    private var wakeup: AsyncRendezvous<Void>?  // a task awaiting the next notice
 
     func futureFinished(_ id: ObjectIdentifier, failed: Bool) {
-        lock.withLock {
+        let waiting: AsyncRendezvous<Void>? = lock.withLock {
             finished.append(id)
             doneCount += 1
             if failed { anyFailed = true }
             lock.broadcast()
+            defer { wakeup = nil }
+            return wakeup
+        }
+        waiting?.resolve(.success(()))
+    }
+
+    /// Awaits at least one notice and takes all there are.
+    /// - Throws: `TimeoutError(unfinished:)` at the deadline; `CancellationError`.
+    func takeFinished(deadline: Deadline?, unfinished: Int) async throws -> [ObjectIdentifier] {
+        while true {
+            let rendezvous = AsyncRendezvous<Void>()
+            let taken: [ObjectIdentifier]? = lock.withLock {
+                if finished.isEmpty { wakeup = rendezvous; return nil }
+                defer { finished.removeAll() }
+                return finished
+            }
+            if let taken { return taken }
+            do {
+                try await rendezvous.wait(deadline: deadline, timeout: { TimeoutError(unfinished: unfinished) },
+                                          onCancel: {})
+            } catch {
+                lock.withLock { if wakeup === rendezvous { wakeup = nil } }
+                throw error
+            }
         }
     }
 

@@ -23,6 +23,9 @@ package struct WorkerThread: @unchecked Sendable {  // pthread_t is a plain hand
         pthread_detach(start(name: name, body).handle)
     }
 
+    /// Lets the thread end without anyone joining it.
+    package func detach() { pthread_detach(handle) }
+
     /// Waits for the thread to end.
     package func join() { pthread_join(handle, nil) }
 

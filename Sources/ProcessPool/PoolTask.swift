@@ -99,13 +99,14 @@ extension TaskExecutor {
         try submit(observer: nil) { _ in task }
     }
 
-    /// The outputs of `tasks`, handed back lazily in input order with at
-    /// most `buffersize` submitted ahead (default: twice `maxWorkers`); the
-    /// same contract as `ClosureExecutor.map`.
+    /// The outputs of `tasks`, handed back in input order with at most
+    /// `buffersize` submitted ahead (default: twice `maxWorkers`), starting
+    /// at the call; the same contract as `ClosureExecutor.map`.
+    /// - Throws: the executor's submit error, such as `ExecutorShutdownError`.
     public func map<S: Sequence>(_ tasks: S, timeout: Duration? = nil, buffersize: Int? = nil)
-        -> MapIterator<S.Element.Output> where S.Element: PoolTask {
+        throws -> MapIterator<S.Element.Output> where S.Element: PoolTask {
         var source = tasks.makeIterator()
-        return MapIterator(deadline: Deadline.after(timeout), buffersize: mapBuffersize(buffersize)) { [self] in
+        return try MapIterator(deadline: Deadline.after(timeout), buffersize: mapBuffersize(buffersize)) { [self] in
             guard let task = source.next() else { return nil }
             return try submit(task)
         }

@@ -45,7 +45,7 @@ import Testing
     func mapThrowsWhenItsFailingItemIsReached(kind: ExecutorKind) throws {
         let executor = kind.make(maxWorkers: 2)
         defer { executor.shutdown(wait: true, cancelFutures: false) }
-        let iterator = executor.map([Work.value(1), .value(2), .fail(3), .value(4)], timeout: .seconds(60), buffersize: nil)
+        let iterator = try executor.map([Work.value(1), .value(2), .fail(3), .value(4)], timeout: .seconds(60), buffersize: nil)
         #expect(try iterator.next() == 1)
         #expect(try iterator.next() == 2)
         #expect(throws: (any Error).self) { try iterator.next() }
@@ -61,8 +61,49 @@ import Testing
             executor.shutdown(wait: true, cancelFutures: true)
         }
         let held = Work.step(1, log: nil, create: nil, waitFor: scratch.file("release"))
-        let iterator = executor.map([held, held], timeout: .milliseconds(100), buffersize: nil)
+        let iterator = try executor.map([held, held], timeout: .milliseconds(100), buffersize: nil)
         #expect(throws: TimeoutError.self) { try iterator.next() }
+    }
+
+    @Test(arguments: ExecutorKind.allCases)
+    func mapStartsTheWorkAtTheCall(kind: ExecutorKind) throws {
+        let scratch = Scratch()
+        let executor = kind.make(maxWorkers: 2)
+        defer { executor.shutdown(wait: true, cancelFutures: false) }
+        let iterator = try executor.map([Work.step(0, log: nil, create: scratch.file("started"), waitFor: nil)],
+                                        timeout: .seconds(60), buffersize: nil)
+        #expect(scratch.waitFor("started"), "the item must run before the first next()")
+        #expect(try iterator.next() == 0)
+    }
+
+    @Test(arguments: ExecutorKind.allCases)
+    func mapTimeoutCancelsTheAwaitedItemAndTheRest(kind: ExecutorKind) throws {
+        let scratch = Scratch()
+        let executor = kind.make(maxWorkers: 1)
+        // The only worker is held, so every item of the map is still queued.
+        let blocker = try executor.submit(.step(0, log: nil, create: scratch.file("held"), waitFor: scratch.file("release")))
+        #expect(scratch.waitFor("held"))
+        let works = (1...3).map { Work.step($0, log: scratch.file("ran"), create: nil, waitFor: nil) }
+        let iterator = try executor.map(works, timeout: .milliseconds(100), buffersize: nil)
+        #expect(throws: TimeoutError.self) { try iterator.next() }
+        #expect(try iterator.next() == nil)
+        scratch.create("release")
+        #expect(try blocker.result(timeout: .seconds(60)) == 0)
+        executor.shutdown(wait: true, cancelFutures: false)
+        #expect(scratch.lines("ran").isEmpty, "no item may run after the map timed out")
+    }
+
+    @Test(arguments: ExecutorKind.allCases)
+    func mapIsAnAsyncSequenceInInputOrder(kind: ExecutorKind) async throws {
+        let scratch = Scratch()
+        let executor = kind.make(maxWorkers: 3)
+        defer { executor.shutdown(wait: true, cancelFutures: false) }
+        let works: [Work] = (0..<6).map { i in
+            .step(i, log: nil, create: i == 5 ? scratch.file("last") : nil, waitFor: i == 0 ? scratch.file("last") : nil)
+        }
+        var results: [Int] = []
+        for try await value in try executor.map(works, timeout: .seconds(60), buffersize: nil) { results.append(value) }
+        #expect(results == Array(0..<6))
     }
 
     @Test(arguments: ExecutorKind.allCases)
@@ -74,7 +115,7 @@ import Testing
                 .step(i, log: scratch.file("ran"), create: i == 1 ? scratch.file("second") : nil,
                       waitFor: i == 1 ? scratch.file("release") : nil)
             }
-            let iterator = executor.map(works, timeout: .seconds(60), buffersize: 10)
+            let iterator = try executor.map(works, timeout: .seconds(60), buffersize: 10)
             #expect(try iterator.next() == 0)
             #expect(scratch.waitFor("second"))  // item 1 holds the only worker; 2...9 are queued
         }
@@ -90,7 +131,7 @@ import Testing
         let executor = kind.make(maxWorkers: 2)
         let log = scratch.file("ran")
         let naturals = (0...).lazy.map { Work.step($0, log: log, create: nil, waitFor: nil) }
-        let iterator = executor.map(naturals, timeout: .seconds(120), buffersize: 5)
+        let iterator = try executor.map(naturals, timeout: .seconds(120), buffersize: 5)
         for expected in 0..<60 { #expect(try iterator.next() == expected) }
         executor.shutdown(wait: true, cancelFutures: false)
         #expect(scratch.lines("ran").filter { $0.hasPrefix("start") }.count <= 60 + 5,

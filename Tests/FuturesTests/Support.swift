@@ -36,8 +36,8 @@ let workerProgram = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPa
 struct ConformanceSubject: Sendable {
     let executor: any TaskExecutor
     func submit(_ work: Work) throws -> Future<Int> { try executor.submit(WorkTask(work)) }
-    func map(_ works: some Sequence<Work>, timeout: Duration?, buffersize: Int?) -> MapIterator<Int> {
-        executor.map(works.lazy.map(WorkTask.init), timeout: timeout, buffersize: buffersize)
+    func map(_ works: some Sequence<Work>, timeout: Duration?, buffersize: Int?) throws -> MapIterator<Int> {
+        try executor.map(works.lazy.map(WorkTask.init), timeout: timeout, buffersize: buffersize)
     }
     func shutdown(wait: Bool, cancelFutures: Bool) { executor.shutdown(wait: wait, cancelFutures: cancelFutures) }
 }
