@@ -13,6 +13,9 @@ RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable
 # SWIFT_DEBUG_LIB_PRESPECIALIZED_PATH is set); the package test traces that no
 # shared object is ever opened. Any other warning is shown.
 STATIC_DLOPEN_WARNING := LibPrespecialized.*Using 'dlopen' in statically linked
+# $(call static_build,PRODUCT): a release build, that one warning left out.
+static_build = log=$$(mktemp) && $(SWIFT) build $(RELEASE_FLAGS) --product $(1) > $$log 2>&1; \
+	status=$$?; grep -v "$(STATIC_DLOPEN_WARNING)" $$log; rm -f $$log; exit $$status
 # parallel: the tests compare pfutures' input sources with GNU parallel's.
 # lintian, man-db, strace, file: the package test.
 DEBIAN_DEPS := libpopt-dev pkg-config groff-base parallel openssh-server openssh-client slurm-wlm munge \
@@ -36,8 +39,7 @@ deps:
 	fi
 
 build: deps
-	@log=$$(mktemp) && $(SWIFT) build $(RELEASE_FLAGS) --product pfutures > $$log 2>&1; \
-	status=$$?; grep -v "$(STATIC_DLOPEN_WARNING)" $$log; rm -f $$log; exit $$status
+	@$(call static_build,pfutures)
 	@file -b $(BINARY) | grep -q 'statically linked' || { echo "make: $(BINARY) is not static" >&2; exit 1; }
 	@echo "built $(BINARY), statically linked"
 
@@ -101,7 +103,7 @@ bench: build bench-core
 
 # Executor core alone: no-op submit -> result, Swift vs Python, same run.
 bench-core: deps
-	$(SWIFT) build $(RELEASE_FLAGS) --product futures-bench
+	@$(call static_build,futures-bench)
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/futures-bench" 200000
 	python3 bench/futures_bench.py 200000
 

@@ -22,8 +22,97 @@ import Glibc
 #endif
 
 /// Runs `PoolTask`s in worker processes, as Python's `ProcessPoolExecutor`.
+///
+/// The pool's threads hold its state, not the executor: an executor
+/// dropped without `shutdown` shuts down by itself (queued tasks still
+/// run, then the workers end and its threads with them).
+public final class ProcessPoolExecutor: TaskExecutor, Sendable {
+    private let core: ProcessPoolCore
+
+    /// - Parameters:
+    ///   - maxWorkers: the most tasks run at once (default: the number of cores).
+    ///   - slotsPerWorker: tasks one worker process runs at once (default 1).
+    ///   - launcher: how a worker is started (default: this program again,
+    ///     which must hand `WorkerServer.argument` to `WorkerServer.serve`).
+    ///   - chunksize: tasks sent to a worker slot per JOBS frame.
+    ///   - prefetch: further chunks sent to a slot while it runs one, so it
+    ///     never waits for the round trip (default 0). Such tasks count as
+    ///     running: `cancel()` cannot stop them, `shutdown(cancelFutures:)`
+    ///     drains them (their futures fail with `CancelledError`).
+    ///   - maxTasksPerChild: a worker is replaced after this many tasks.
+    ///   - initializer: run once in each worker before its first task; if it
+    ///     throws, the pool is broken (`BrokenProcessPool`).
+    ///   - heartbeat: liveness settings of both ends.
+    ///   - onWorkerStartFailure: told why, when a worker cannot be started
+    ///     (no process or descriptor left) while others run: the pool goes
+    ///     on with those. With none running, the pool is broken instead.
+    public init(maxWorkers: Int? = nil, slotsPerWorker: Int = 1, launcher: WorkerLauncher? = nil,
+                            chunksize: Int = 1, prefetch: Int = 0, maxTasksPerChild: Int? = nil,
+                            initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat(),
+                            onWorkerStartFailure: (@Sendable (String) -> Void)? = nil) {
+        core = ProcessPoolCore(cap: maxWorkers ?? processorCount, slotsPerWorker: slotsPerWorker, launcher: launcher, hosts: [],
+                  chunksize: chunksize, prefetch: prefetch, maxTasksPerChild: maxTasksPerChild, initializer: initializer,
+                  heartbeat: heartbeat, onWorkerStartFailure: onWorkerStartFailure, onHostLost: nil)
+    }
+
+    /// A pool spread over `hosts`: one worker per host, started when the
+    /// first task is queued, runs as many tasks at once as the host has
+    /// slots; the cap is all hosts' slots together. A host whose worker
+    /// dies or stays silent for the heartbeat window is lost: every task it
+    /// held fails (`BrokenProcessPool`, taskWasRunning; one it may have just
+    /// started must not run twice), and it gets no further task. A worker that
+    /// ends before its HELLO (no pfutures there, another protocol version)
+    /// breaks the pool, as does losing every host.
+    /// - Parameters:
+    ///   - hosts: where workers run (at least one).
+    ///   - chunksize, maxTasksPerChild, initializer, heartbeat: as for a local pool.
+    ///   - onHostLost: told once per lost host, with why.
+    public init(hosts: [WorkerHost], chunksize: Int = 1, maxTasksPerChild: Int? = nil,
+                            initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat(),
+                            onHostLost: (@Sendable (String) -> Void)? = nil) {
+        precondition(!hosts.isEmpty, "a pool spread over hosts needs at least one host")
+        core = ProcessPoolCore(cap: 1, slotsPerWorker: 1, launcher: nil, hosts: hosts, chunksize: chunksize, prefetch: 0,
+                  maxTasksPerChild: maxTasksPerChild, initializer: initializer, heartbeat: heartbeat,
+                  onWorkerStartFailure: nil, onHostLost: onHostLost)
+    }
+
+    deinit { core.abandon() }
+
+    /// The most tasks run at once.
+    public var maxWorkers: Int { core.maxWorkers }
+
+    /// Worker processes started so far (replacements included).
+    public var startedWorkers: Int { core.startedWorkers }
+
+    /// Schedules the task `makeTask` builds for its slot.
+    /// - Throws: `ExecutorShutdownError` after shutdown; `BrokenProcessPool`
+    ///   once no worker can be had.
+    public func submit<T: PoolTask>(observer: (any TaskObserver)?, _ makeTask: @escaping @Sendable (Int) -> T) throws
+        -> Future<T.Output> {
+        try core.submit(observer: observer, makeTask)
+    }
+
+    /// Sends STOP to every worker: running tasks see their stop switch fire,
+    /// tasks queued in a worker fail with `CancelledError`; later workers
+    /// get STOP too.
+    public func stopRunningTasks() { core.stopRunningTasks() }
+
+    /// Moves the cap; slots above it take no new task, and a worker whose
+    /// slots are all above it ends once idle.
+    public func adjustMaxWorkers(by delta: Int) { core.adjustMaxWorkers(by: delta) }
+
+    /// Stops accepting tasks; with `cancelFutures`, queued ones are
+    /// cancelled (and those queued inside workers by prefetch or chunksize drained); with
+    /// `wait`, returns once every worker has exited.
+    public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
+        core.shutdown(wait: wait, cancelFutures: cancelFutures)
+    }
+}
+
+/// The queue, workers, threads and cap of one `ProcessPoolExecutor`: what
+/// its reader and monitor threads hold.
 /// @unchecked Sendable: all mutable state is behind `lock`.
-public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
+final class ProcessPoolCore: @unchecked Sendable {
     private let lock = ConditionLock()
     private var cap: Int
     private let slotsPerWorker: Int
@@ -44,6 +133,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     private var queueHead = 0
     private var links: [WorkerLink] = []
     private var threads: [WorkerThread] = []
+    private var abandoned = false  // the executor was dropped: nobody joins
     private var monitorRunning = false
     private var nextID: UInt64 = 0
     private var started = 0
@@ -56,54 +146,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     private var toldStartFailure = false
     private let onWorkerStartFailure: (@Sendable (String) -> Void)?
 
-    /// - Parameters:
-    ///   - maxWorkers: the most tasks run at once (default: the number of cores).
-    ///   - slotsPerWorker: tasks one worker process runs at once (default 1).
-    ///   - launcher: how a worker is started (default: this program again,
-    ///     which must hand `WorkerServer.argument` to `WorkerServer.serve`).
-    ///   - chunksize: tasks sent to a worker slot per JOBS frame.
-    ///   - prefetch: further chunks sent to a slot while it runs one, so it
-    ///     never waits for the round trip (default 0). Such tasks count as
-    ///     running: `cancel()` cannot stop them, `shutdown(cancelFutures:)`
-    ///     drains them (their futures fail with `CancelledError`).
-    ///   - maxTasksPerChild: a worker is replaced after this many tasks.
-    ///   - initializer: run once in each worker before its first task; if it
-    ///     throws, the pool is broken (`BrokenProcessPool`).
-    ///   - heartbeat: liveness settings of both ends.
-    ///   - onWorkerStartFailure: told why, when a worker cannot be started
-    ///     (no process or descriptor left) while others run: the pool goes
-    ///     on with those. With none running, the pool is broken instead.
-    public convenience init(maxWorkers: Int? = nil, slotsPerWorker: Int = 1, launcher: WorkerLauncher? = nil,
-                            chunksize: Int = 1, prefetch: Int = 0, maxTasksPerChild: Int? = nil,
-                            initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat(),
-                            onWorkerStartFailure: (@Sendable (String) -> Void)? = nil) {
-        self.init(cap: maxWorkers ?? processorCount, slotsPerWorker: slotsPerWorker, launcher: launcher, hosts: [],
-                  chunksize: chunksize, prefetch: prefetch, maxTasksPerChild: maxTasksPerChild, initializer: initializer,
-                  heartbeat: heartbeat, onWorkerStartFailure: onWorkerStartFailure, onHostLost: nil)
-    }
-
-    /// A pool spread over `hosts`: one worker per host, started when the
-    /// first task is queued, runs as many tasks at once as the host has
-    /// slots; the cap is all hosts' slots together. A host whose worker
-    /// dies or stays silent for the heartbeat window is lost: every task it
-    /// held fails (`BrokenProcessPool`, taskWasRunning; one it may have just
-    /// started must not run twice), and it gets no further task. A worker that
-    /// ends before its HELLO (no pfutures there, another protocol version)
-    /// breaks the pool, as does losing every host.
-    /// - Parameters:
-    ///   - hosts: where workers run (at least one).
-    ///   - chunksize, maxTasksPerChild, initializer, heartbeat: as for a local pool.
-    ///   - onHostLost: told once per lost host, with why.
-    public convenience init(hosts: [WorkerHost], chunksize: Int = 1, maxTasksPerChild: Int? = nil,
-                            initializer: (any PoolTask)? = nil, heartbeat: Heartbeat = Heartbeat(),
-                            onHostLost: (@Sendable (String) -> Void)? = nil) {
-        precondition(!hosts.isEmpty, "a pool spread over hosts needs at least one host")
-        self.init(cap: 1, slotsPerWorker: 1, launcher: nil, hosts: hosts, chunksize: chunksize, prefetch: 0,
-                  maxTasksPerChild: maxTasksPerChild, initializer: initializer, heartbeat: heartbeat,
-                  onWorkerStartFailure: nil, onHostLost: onHostLost)
-    }
-
-    private init(cap: Int, slotsPerWorker: Int, launcher: WorkerLauncher?, hosts: [WorkerHost], chunksize: Int,
+    init(cap: Int, slotsPerWorker: Int, launcher: WorkerLauncher?, hosts: [WorkerHost], chunksize: Int,
                  prefetch: Int, maxTasksPerChild: Int?, initializer: (any PoolTask)?, heartbeat: Heartbeat,
                  onWorkerStartFailure: (@Sendable (String) -> Void)?, onHostLost: (@Sendable (String) -> Void)?) {
         self.cap = max(1, cap)
@@ -128,15 +171,15 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     /// The most tasks run at once.
-    public var maxWorkers: Int { lock.withLock { cap } }
+    var maxWorkers: Int { lock.withLock { cap } }
 
     /// Worker processes started so far (replacements included).
-    public var startedWorkers: Int { lock.withLock { started } }
+    var startedWorkers: Int { lock.withLock { started } }
 
     /// Schedules the task `makeTask` builds for its slot.
     /// - Throws: `ExecutorShutdownError` after shutdown; `BrokenProcessPool`
     ///   once no worker can be had.
-    public func submit<T: PoolTask>(observer: (any TaskObserver)?, _ makeTask: @escaping @Sendable (Int) -> T) throws
+    func submit<T: PoolTask>(observer: (any TaskObserver)?, _ makeTask: @escaping @Sendable (Int) -> T) throws
         -> Future<T.Output> {
         let future = Future<T.Output>()
         try lock.withLock {
@@ -153,7 +196,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     /// Sends STOP to every worker: running tasks see their stop switch fire,
     /// tasks queued in a worker fail with `CancelledError`; later workers
     /// get STOP too.
-    public func stopRunningTasks() {
+    func stopRunningTasks() {
         let targets: [WorkerLink] = lock.withLock {
             stopped = true
             return links.filter { $0.state != .starting }
@@ -164,7 +207,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Moves the cap; slots above it take no new task, and a worker whose
     /// slots are all above it ends once idle.
-    public func adjustMaxWorkers(by delta: Int) {
+    func adjustMaxWorkers(by delta: Int) {
         lock.withLock {
             if hosts.isEmpty {
                 cap = max(1, cap + delta)
@@ -180,7 +223,7 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
     /// Stops accepting tasks; with `cancelFutures`, queued ones are
     /// cancelled (and those queued inside workers by prefetch or chunksize drained); with
     /// `wait`, returns once every worker has exited.
-    public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
+    func shutdown(wait: Bool, cancelFutures: Bool) {
         let (cancelled, drained): ([PendingTask], [WorkerLink]) = lock.withLock {
             isShutdown = true
             guard cancelFutures else { return ([], []) }
@@ -200,6 +243,25 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
             return threads
         }
         for thread in toJoin where !thread.isCurrent { thread.join() }
+    }
+
+    /// The executor was dropped without a waiting shutdown: queued tasks
+    /// still run, then idle workers end and the threads with them; nobody
+    /// will join those threads, so they are detached.
+    func abandon() {
+        shutdown(wait: false, cancelFutures: false)
+        let unjoined: [WorkerThread] = lock.withLock {
+            abandoned = true
+            defer { threads.removeAll() }
+            return threads
+        }
+        for thread in unjoined { thread.detach() }
+    }
+
+    /// Keeps a started thread for `shutdown(wait:)` to join, or lets it go
+    /// once the executor is gone (a replacement worker's reader, say).
+    private func keepLocked(_ thread: WorkerThread) {
+        if abandoned { thread.detach() } else { threads.append(thread) }
     }
 
     // MARK: Dispatch
@@ -400,10 +462,10 @@ public final class ProcessPoolExecutor: TaskExecutor, @unchecked Sendable {
         let stopNow: Bool = lock.withLock {
             started += 1
             link.state = .live
-            threads.append(WorkerThread.start(name: "worker_\(pid)") { [self] in read(link) })
+            keepLocked(WorkerThread.start(name: "worker_\(pid)") { [self] in read(link) })
             if !monitorRunning {
                 monitorRunning = true
-                threads.append(WorkerThread.start(name: "heartbeat") { [self] in monitor() })
+                keepLocked(WorkerThread.start(name: "heartbeat") { [self] in monitor() })
             }
             return stopped
         }

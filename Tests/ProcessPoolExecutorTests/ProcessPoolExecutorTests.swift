@@ -13,7 +13,32 @@ private func pool(_ workers: Int, maxTasksPerChild: Int? = nil) -> ProcessPoolEx
     ProcessPoolExecutor(maxWorkers: workers, executable: workerProgram, maxTasksPerChild: maxTasksPerChild)
 }
 
+/// Whether this process has a thread named `name` (from /proc).
+private func hasThread(named name: String) -> Bool {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    return tasks.contains { tid in
+        (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8))?
+            .trimmingCharacters(in: .newlines) == name
+    }
+}
+
 @Suite struct ProcessPoolExecutorTests {
+    @Test func aDroppedPoolRunsItsQueueThenItsWorkerAndThreadsEnd() throws {
+        var futures: [Future<Int>] = []
+        let pid: Int32
+        do {
+            let executor = pool(1)
+            pid = try executor.submit(WorkerPID()).result(timeout: .seconds(60))
+            futures = try (1...5).map { try executor.submit(Square($0)) }
+            #expect(hasThread(named: "worker_\(pid)"))
+        }
+        #expect(try futures.map { try $0.result(timeout: .seconds(60)) } == [1, 4, 9, 16, 25],
+                "tasks queued before the pool was dropped still run")
+        func gone() -> Bool { kill(pid, 0) == -1 && errno == ESRCH && !hasThread(named: "worker_\(pid)") }
+        for _ in 0..<3000 where !gone() { usleep(10_000) }
+        #expect(gone(), "the worker process of a dropped pool must end and be reaped, its reader thread too")
+    }
+
     @Test func resultsAndErrorsComeBack() throws {
         let executor = pool(2)
         defer { executor.shutdown() }
