@@ -28,11 +28,17 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
     ///   - initializer: run once in each worker thread before its first work
     ///     item; if it throws, the pool is broken: pending futures fail with
     ///     `BrokenThreadPool` and later submits throw it.
+    ///   - onThreadStartFailure: told why, once, when the system gives no
+    ///     more threads (EAGAIN, `ulimit -u`): the cap comes down to the
+    ///     threads started, and the pool goes on with those. With none
+    ///     started, the pool is broken instead (`BrokenThreadPool`).
     public init(maxWorkers: Int? = nil, threadNamePrefix: String = "pool",
-                initializer: (@Sendable () throws -> Void)? = nil) {
+                initializer: (@Sendable () throws -> Void)? = nil,
+                onThreadStartFailure: (@Sendable (String) -> Void)? = nil) {
         let count = maxWorkers ?? Self.defaultMaxWorkers
         precondition(count > 0, "maxWorkers must be greater than 0")
-        pool = ThreadPool(limit: count, namePrefix: threadNamePrefix, initializer: initializer)
+        pool = ThreadPool(limit: count, namePrefix: threadNamePrefix, initializer: initializer,
+                          onThreadStartFailure: onThreadStartFailure)
     }
 
     deinit { pool.abandon() }
@@ -40,7 +46,8 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
     /// The most work items run at once (and threads started).
     public var maxWorkers: Int { pool.maxWorkers }
 
-    /// The number of threads started so far.
+    /// The number of threads running: started lazily, ended only by
+    /// shutdown or, when idle, by a cap lowered below them.
     public var threadCount: Int { pool.threadCount }
 
     /// Queues `work`, starting a thread only when no started one is free.
@@ -89,10 +96,15 @@ private final class ThreadPool: @unchecked Sendable {
     private var isShutdown = false
     private var broken: BrokenThreadPool?
 
-    init(limit: Int, namePrefix: String, initializer: (@Sendable () throws -> Void)?) {
+    private var toldStartFailure = false
+    private let onThreadStartFailure: (@Sendable (String) -> Void)?
+
+    init(limit: Int, namePrefix: String, initializer: (@Sendable () throws -> Void)?,
+         onThreadStartFailure: (@Sendable (String) -> Void)?) {
         self.limit = limit
         self.namePrefix = namePrefix
         self.initializer = initializer
+        self.onThreadStartFailure = onThreadStartFailure
     }
 
     var maxWorkers: Int { lock.withLock { limit } }
@@ -101,28 +113,33 @@ private final class ThreadPool: @unchecked Sendable {
     func submitSlotted<T: Sendable>(_ work: @escaping @Sendable (Int) throws -> T) throws -> Future<T> {
         let future = Future<T>()
         let item = WorkItem(future: future, work: { slot in try work(slot) })
-        try lock.withLock {
+        let failure: StartFailure? = try lock.withLock {
             if let broken { throw broken }
             if isShutdown { throw ExecutorShutdownError() }
             queue.append(item)
             if queue.count - queueHead > started - busy && started < limit {
-                startThreadLocked()
+                return startThreadLocked()
             } else if waiting > wakeups {
                 // Wake a sleeper only when none is already on its way: a busy
                 // pool picks the item up without a futex call.
                 wakeups += 1
                 lock.signal()
             }
+            return nil
         }
+        handle(failure)
         return future
     }
 
     func adjustMaxWorkers(by delta: Int) {
-        lock.withLock {
+        let failure: StartFailure? = lock.withLock {
             if limit != Int.max { limit = max(1, limit + delta) }
-            if queue.count - queueHead > started - busy && started < limit { startThreadLocked() }
-            lock.broadcast()
+            if delta > 0 { toldStartFailure = false }  // asked for more: say it again if it fails again
+            defer { lock.broadcast() }
+            if queue.count - queueHead > started - busy && started < limit { return startThreadLocked() }
+            return nil
         }
+        handle(failure)
     }
 
     func shutdown(wait: Bool, cancelFutures: Bool) {
@@ -153,13 +170,43 @@ private final class ThreadPool: @unchecked Sendable {
         for thread in unjoined { thread.detach() }
     }
 
-    private func startThreadLocked() {
-        started += 1
-        let index = started
-        busy += 1  // a new thread counts as busy until it looks for work
-        threads.append(WorkerThread.start(name: "\(namePrefix)_\(index)") { [self] in
-            work(initializer: initializer)
-        })
+    /// What a thread that could not be started leaves to do outside the lock.
+    private enum StartFailure {
+        case lowered(String)             // the cap came down to the threads there are
+        case broken(BrokenThreadPool, [WorkItem])  // no thread at all: fail these
+    }
+
+    /// Starts one more thread. When the system has none to give (EAGAIN,
+    /// `ulimit -u`), the cap comes down to the threads started, said once;
+    /// with none started, the pool is broken.
+    private func startThreadLocked() -> StartFailure? {
+        do {
+            let thread = try WorkerThread.start(name: "\(namePrefix)_\(started + 1)") { [self] in
+                work(initializer: initializer)
+            }
+            started += 1
+            busy += 1  // a new thread counts as busy until it looks for work
+            threads.append(thread)
+            return nil
+        } catch {
+            guard started > 0 else {
+                let failure = BrokenThreadPool(reason: error.description)
+                broken = failure
+                return .broken(failure, takeQueueLocked())
+            }
+            limit = started
+            if toldStartFailure { return nil }
+            toldStartFailure = true
+            return .lowered("\(error.description); running at most \(started) at once")
+        }
+    }
+
+    private func handle(_ failure: StartFailure?) {
+        switch failure {
+        case .lowered(let message)?: onThreadStartFailure?(message)
+        case .broken(let error, let items)?: for item in items { item.fail(error) }
+        case nil: break
+        }
     }
 
     private func takeQueueLocked() -> [WorkItem] {
@@ -205,6 +252,13 @@ private final class ThreadPool: @unchecked Sendable {
                 item.publish()
                 lock.lock()
             } else if queueHead == queue.count && isShutdown {
+                lock.unlock()
+                return
+            } else if started > limit {
+                // The cap came down (SIGUSR2, a shortage of threads or
+                // processes): an idle thread above it ends, giving back what
+                // it holds. It stays listed, to be joined at shutdown.
+                started -= 1
                 lock.unlock()
                 return
             } else {

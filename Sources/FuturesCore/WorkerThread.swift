@@ -9,18 +9,32 @@ package struct WorkerThread: @unchecked Sendable {  // pthread_t is a plain hand
     private let handle: pthread_t
 
     /// Starts `body` on a new thread named `name` (truncated to 15 bytes).
-    package static func start(name: String, _ body: @escaping @Sendable () -> Void) -> WorkerThread {
-        let box = Unmanaged.passRetained(Box(name: name, body: body)).toOpaque()
+    /// - Throws: `ThreadStartError` when the system has no thread to give
+    ///   (EAGAIN: `ulimit -u` or the kernel's thread limit reached).
+    package static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(ThreadStartError)
+        -> WorkerThread {
+        let box = Unmanaged.passRetained(Box(name: name, body: body))
         var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, workerThreadEntry, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
+        let rc = pthread_create(&handle, nil, workerThreadEntry, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            throw ThreadStartError(name: name, code: rc)
+        }
         return WorkerThread(handle: handle)
     }
 
     /// Starts `body` on a detached thread that nobody joins (it ends with
     /// its work or with the process).
-    package static func detach(name: String, _ body: @escaping @Sendable () -> Void) {
-        pthread_detach(start(name: name, body).handle)
+    /// - Throws: as `start`.
+    package static func detach(name: String, _ body: @escaping @Sendable () -> Void) throws(ThreadStartError) {
+        pthread_detach(try start(name: name, body).handle)
+    }
+
+    /// Runs `body` on a detached thread, or, when no thread can be had, in
+    /// the calling thread: for work that may wait but need not run beside
+    /// its caller.
+    package static func detachOrRun(name: String, _ body: @escaping @Sendable () -> Void) {
+        do { try detach(name: name, body) } catch { body() }
     }
 
     /// Lets the thread end without anyone joining it.
@@ -46,6 +60,19 @@ package struct WorkerThread: @unchecked Sendable {  // pthread_t is a plain hand
         let name: String
         let body: @Sendable () -> Void
         init(name: String, body: @escaping @Sendable () -> Void) { self.name = name; self.body = body }
+    }
+}
+
+/// A thread could not be started.
+package struct ThreadStartError: Error, CustomStringConvertible {
+    /// The thread's name.
+    package let name: String
+    /// pthread_create's error number (EAGAIN: out of threads or processes).
+    package let code: Int32
+    /// "cannot start a thread: Resource temporarily unavailable (raise ulimit -u)".
+    package var description: String {
+        let text = String(cString: strerror(code))
+        return code == EAGAIN ? "cannot start a thread: \(text) (raise ulimit -u)" : "cannot start a thread: \(text)"
     }
 }
 

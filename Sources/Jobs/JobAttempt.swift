@@ -41,26 +41,36 @@ extension Job {
         // A job in a worker process cannot share pfutures' descriptors: its
         // output always travels back through the context.
         let capture = settings.captureOutput || !context.sharesSubmittersOutput
+        let program: [UInt8]
+        switch invocation {
+        case .exec(let argv): program = argv.first ?? []
+        case .shell: program = settings.shell
+        }
+        // The stdin feeder's thread comes first: without one, the job must not start.
+        var feeder: StdinFeeder?
+        if let input {
+            do throws(ThreadStartError) { feeder = try StdinFeeder.start(input) } catch {
+                if case .stream(let share) = input { share.release() }
+                context.started(pid: nil)
+                return (.spawnFailed(.shortOfResources(error.description)), program + Array(": cannot run: \(error)".utf8))
+            }
+        }
         let launched = JobLauncher.shared.launch(invocation, shell: settings.shell,
                                                  inheritStdin: settings.inheritStdin && context.sharesSubmittersOutput,
                                                  sequence: sequence, slot: context.slot, capture: capture,
                                                  placement: settings.placement, feedsStdin: input != nil)
         switch launched {
         case .failure(let failure):
+            feeder?.hand(-1)
             if case .stream(let share) = input { share.release() }
             context.started(pid: nil)
-            let program: [UInt8]
-            switch invocation {
-            case .exec(let argv): program = argv.first ?? []
-            case .shell: program = settings.shell
-            }
             switch failure {
             case .notFound: return (.spawnFailed(failure), program + Array(": command not found".utf8))
             case .cannotRun(let why), .shortOfResources(let why):
                 return (.spawnFailed(failure), program + Array(": cannot run: \(why)".utf8))
             }
         case .success(let process):
-            if let input { feed(input, to: process.takeStdin()) }
+            feeder?.hand(process.takeStdin())
             context.started(pid: process.pid)
             let outcome = process.wait(receiver: capture ? ContextOutput(context) : nil, timeout: settings.timeout,
                                        killSequence: KillSequence(grace: settings.killAfter), stopSwitch: context.stopSwitch)
@@ -110,12 +120,34 @@ extension FileCopier {
     }
 }
 
-extension Job {
-    /// Feeds the job's stdin from a thread of its own (the job's output is
-    /// read meanwhile). A job that exits without reading is not an error by
-    /// itself: EPIPE ends the feed quietly and the job's exit status decides.
-    fileprivate func feed(_ input: JobInput, to fd: Int32) {
-        guard fd >= 0 else { return }
-        WorkerThread.detach(name: "stdin-feed") { input.write(to: fd) }
+/// Feeds a job's stdin from a thread of its own (the job's output is read
+/// meanwhile). The thread is started before the job, which then hands it
+/// the pipe, so a thread that cannot be had fails the attempt before the
+/// job runs, never leaving a running job without its input. A job that
+/// exits without reading is not an error by itself: EPIPE ends the feed
+/// quietly and the job's exit status decides.
+/// @unchecked Sendable: `fd` is behind `lock`.
+private final class StdinFeeder: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var fd: Int32?
+
+    static func start(_ input: JobInput) throws(ThreadStartError) -> StdinFeeder {
+        let feeder = StdinFeeder()
+        try WorkerThread.detach(name: "stdin-feed") {
+            let fd = feeder.lock.withLock {
+                while feeder.fd == nil { feeder.lock.wait() }
+                return feeder.fd!
+            }
+            if fd >= 0 { input.write(to: fd) }
+        }
+        return feeder
+    }
+
+    /// Gives the thread the job's stdin, or -1: nothing to feed.
+    func hand(_ fd: Int32) {
+        lock.withLock {
+            self.fd = fd
+            lock.broadcast()
+        }
     }
 }

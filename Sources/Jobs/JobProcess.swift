@@ -3,6 +3,7 @@
 // walking the kill sequence when asked to stop. Reaps the child always.
 import ProcessPool
 import CSpawn
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,6 +102,10 @@ package final class JobLauncher: Sendable {
         }
         environment += [Array("PFUTURES_SEQ=\(sequence)".utf8), Array("PFUTURES_SLOT=\(slot)".utf8)]
 
+        // From here the job holds descriptors (and soon a process) until its JobProcess ends.
+        JobProcess.holding.add(1, ordering: .relaxed)
+        var launched = false
+        defer { if !launched { JobProcess.holding.subtract(1, ordering: .relaxed) } }
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
         if feedsStdin {
             let made = pf_pipe(&inPipe)
@@ -133,6 +138,7 @@ package final class JobLauncher: Sendable {
             let code = -pid
             return .failure(code == ENOENT ? .notFound : Self.failure(nil, code))
         }
+        launched = true
         return .success(JobProcess(pid: pid, stdoutFD: capture ? outPipe[0] : -1, stderrFD: capture ? errPipe[0] : -1,
                                    stdinFD: feedsStdin ? inPipe[1] : -1))
     }
@@ -140,6 +146,11 @@ package final class JobLauncher: Sendable {
 
 /// A started job: its pid (also its process group) and its output pipes.
 package final class JobProcess {
+    /// Jobs of this process holding descriptors and a process: being
+    /// launched, or launched and not yet let go of. When a launch finds none
+    /// left, a job holding some may give them back; with none, none will.
+    package static let holding = Atomic<Int>(0)
+
     package let pid: pid_t
     private var stdoutFD: Int32
     private var stderrFD: Int32
@@ -166,6 +177,7 @@ package final class JobProcess {
         if stderrFD >= 0 { close(stderrFD) }
         if pidFD >= 0 { close(pidFD) }
         if stdinFD >= 0 { close(stdinFD) }
+        JobProcess.holding.subtract(1, ordering: .relaxed)
     }
 
     /// Feeds the job's output to `receiver` until the job exits, stopping it

@@ -100,6 +100,7 @@ struct JobRunner: Sendable {
         let fixed: Job?
         let tag: [UInt8]?
         let admitted: @Sendable () -> Void
+        var shortages = 0  // tries put off for want of descriptors or processes
     }
 
     private func submit(_ plan: Attempts, attempt: Int, previous: (JobWatch, JobResult)? = nil) {
@@ -142,11 +143,14 @@ struct JobRunner: Sendable {
             // Out of descriptors or processes: fewer jobs at once, and this
             // attempt again once others have ended (not a failure of the job).
             if case .spawnFailed(.shortOfResources(let why)) = result.outcome, !control.isStopping,
-               control.shortOfResources(why) {
-                WorkerThread.detach(name: "retry") {
-                    if control.pause(for: .milliseconds(100)) { submit(plan, attempt: attempt, previous: previous) } else {
-                        conclude(plan, watch, result)
-                    }
+               control.shortOfResources(why, tries: plan.shortages) {
+                WorkerThread.detachOrRun(name: "retry") {
+                    let goOn = control.pause(for: .milliseconds(100))
+                    // A first attempt counted as started; started again, it counts once.
+                    control.triesAgainAfterShortage(startsAgain: goOn && attempt == 1)
+                    var again = plan
+                    again.shortages += 1
+                    if goOn { submit(again, attempt: attempt, previous: previous) } else { conclude(plan, watch, result) }
                 }
                 return
             }
@@ -164,7 +168,7 @@ struct JobRunner: Sendable {
             // A retried attempt's output is dropped; only the last one is shown.
             let delay = config.retry.wait(after: attempt)
             guard delay > .zero else { return submit(plan, attempt: attempt + 1, previous: (watch, result)) }
-            WorkerThread.detach(name: "retry") {
+            WorkerThread.detachOrRun(name: "retry") {
                 if control.pause(for: delay) { submit(plan, attempt: attempt + 1, previous: (watch, result)) } else {
                     conclude(plan, watch, result)
                 }

@@ -29,9 +29,10 @@ final class ProgressReporter: Sendable {
         self.onTerminal = isatty(2) != 0
     }
 
-    func start() {
+    /// - Throws: `ThreadStartError` when no thread can be had.
+    func start() throws(ThreadStartError) {
         let interval: Int32 = onTerminal ? 250 : 2000
-        WorkerThread.detach(name: "progress") { [self] in
+        try WorkerThread.detach(name: "progress") { [self] in
             var pfd = pollfd(fd: done.fd, events: Int16(POLLIN), revents: 0)
             while true {
                 pfd.revents = 0

@@ -27,7 +27,10 @@ struct RunCommand {
         let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil || config.pipe != nil
         let control = RunControl(workerCap: config.workerCap, lookahead: paced ? 0 : min(config.workerCap, 64),
                                  halt: config.halt, stopsTasksOnSignal: config.copy != nil || !hosts.isEmpty)
-        SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline))
+        do throws(ThreadStartError) { try SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline)) } catch {
+            reportError("\(error)")
+            return ExitStatus.usage
+        }
         SignalWatcher.watchStdout(for: control)
 
         // A --memfree no machine state can meet would wait for ever, silently.
@@ -71,7 +74,7 @@ struct RunCommand {
                     return .stream(StreamShare(stream))
                 }
                 // --dry-run shows the jobs; nothing would take the blocks.
-                if !config.dryRun { streamReader = WorkerThread.start(name: "round-robin") {
+                if !config.dryRun { do throws(ThreadStartError) { streamReader = try WorkerThread.start(name: "round-robin") {
                     while let block = blocks.next() {
                         guard stream.put(block) else {
                             // Stopping (a signal, --halt) ends the jobs on purpose: nothing to say.
@@ -83,6 +86,9 @@ struct RunCommand {
                         }
                     }
                     stream.close()
+                } } catch {
+                    reportError("\(error)")
+                    return ExitStatus.usage
                 } }
             } else {
                 nextInput = { blocks.next().map { .bytes($0) } }
@@ -123,7 +129,10 @@ struct RunCommand {
         let runner = JobRunner(config: config, executor: executor, sink: sink, control: control, jobLog: jobLog,
                                events: events)
         let progress = config.progress.map { ProgressReporter(control: control, sink: sink, showBytes: config.copy != nil, style: $0) }
-        progress?.start()
+        do throws(ThreadStartError) { try progress?.start() } catch {
+            reportError("\(error)")
+            return ExitStatus.usage
+        }
 
         // A job's number is its place in the input, on a resumed run too: GNU
         // parallel resumes by these numbers, and {#} stays the same.
@@ -263,7 +272,8 @@ struct RunCommand {
                 let stop = control.stopRunning
                 setUp = { try initializer.perform(stopSwitch: stop) }
             }
-            return ThreadPoolExecutor(maxWorkers: config.workerCap, threadNamePrefix: "job", initializer: setUp)
+            return ThreadPoolExecutor(maxWorkers: config.workerCap, threadNamePrefix: "job", initializer: setUp,
+                                      onThreadStartFailure: { reportError($0) })
         case .process:
             guard let executable = currentExecutable() else { return nil }
             // -j0 asks for no cap; worker processes still need a number.

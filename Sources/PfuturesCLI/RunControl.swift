@@ -39,6 +39,7 @@ final class RunControl: Sendable {
         var firstFailures: [[UInt8]] = []
         var programMissing = false
         var warnedShortage = false
+        var waitingForResources = 0  // jobs told to try again after a shortage, not yet trying
         var warnedResults = false
         var halted = false
         var runtimes = RunningMedian()  // finished jobs', for --timeout P%
@@ -171,8 +172,24 @@ final class RunControl: Sendable {
     /// A job could not start for want of descriptors or processes: one job
     /// fewer at once from now on (said the first time), as GNU parallel
     /// does; false when already at one, so the job fails instead.
-    func shortOfResources(_ reason: String) -> Bool {
-        guard let executor = attached, executor.maxWorkers > 1 else { return false }
+    func shortOfResources(_ reason: String, tries: Int) -> Bool {
+        guard let executor = attached else { return false }
+        // At one job at a time the cap cannot come down further; but jobs
+        // started under a higher cap may still run, and what they hold comes
+        // back when they end: try again while one runs (not merely waits to
+        // try again, as this one will), or for two seconds (threads above
+        // the cap end as they fall idle), else fail.
+        if executor.maxWorkers <= 1 {
+            return state.withLock { state in
+                // Another job holds some here (a thread-pool job, even one
+                // mid-launch), or runs elsewhere (a worker's) and is not merely waiting.
+                let othersHold = JobProcess.holding.load(ordering: .relaxed) > 0
+                guard othersHold || state.counts.running - state.waitingForResources > 1 || tries < 20 else { return false }
+                state.waitingForResources += 1
+                return true
+            }
+        }
+        state.withLock { $0.waitingForResources += 1 }
         adjustCap(by: -1)
         let first = state.withLock { state in
             defer { state.warnedShortage = true }
@@ -180,6 +197,15 @@ final class RunControl: Sendable {
         }
         if first { reportError("out of resources (\(reason)): running fewer jobs at once") }
         return true
+    }
+
+    /// A job told to try again by `shortOfResources` does so now; with
+    /// `startsAgain` its start is counted anew, so it is uncounted here.
+    func triesAgainAfterShortage(startsAgain: Bool) {
+        state.withLock { state in
+            state.waitingForResources -= 1
+            if startsAgain { state.counts.running -= 1 }
+        }
     }
 
     /// SIGUSR1/SIGUSR2: the executor's cap moves, and the look-ahead with it.

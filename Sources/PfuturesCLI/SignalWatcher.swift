@@ -22,8 +22,9 @@ enum SignalWatcher {
     }
 
     /// Starts the watching thread for `run`.
-    static func start(for run: RunControl, deadline: Deadline?) {
-        WorkerThread.detach(name: "signals") {
+    /// - Throws: `ThreadStartError` when no thread can be had.
+    static func start(for run: RunControl, deadline: Deadline?) throws(ThreadStartError) {
+        try WorkerThread.detach(name: "signals") {
             var set = signalSet()
             var fired = false
             while true {
@@ -54,7 +55,8 @@ enum SignalWatcher {
     static func watchStdout(for run: RunControl) {
         var info = stat()
         guard fstat(1, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO else { return }
-        WorkerThread.detach(name: "stdout-watch") {
+        // Without a thread for it, a closed stdout is noticed at the next write.
+        try? WorkerThread.detach(name: "stdout-watch") {
             var pfd = pollfd(fd: 1, events: 0, revents: 0)
             while poll(&pfd, 1, -1) < 0 && errno == EINTR {}
             if pfd.revents & Int16(POLLERR | POLLHUP) != 0 { run.stdoutClosed() }

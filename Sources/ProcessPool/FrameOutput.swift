@@ -60,7 +60,11 @@ package final class FrameOutput: @unchecked Sendable {
                 due = Deadline.after(linger)
                 if flusherRunning { lock.broadcast() } else {
                     flusherRunning = true
-                    WorkerThread.detach(name: "frame-linger") { [self] in flushWhenDue() }
+                    // No thread to flush later: no lingering, write now.
+                    do { try WorkerThread.detach(name: "frame-linger") { [self] in flushWhenDue() } } catch {
+                        flusherRunning = false
+                        return writeLocked([])
+                    }
                 }
             }
             return true

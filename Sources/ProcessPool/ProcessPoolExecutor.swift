@@ -429,47 +429,68 @@ final class ProcessPoolCore: @unchecked Sendable {
     /// Spawns `link`'s worker, sends SETUP and starts its reader.
     private func start(_ link: WorkerLink) {
         let pid = link.spawn()
-        if pid <= 0, let host = link.host {
-            let reason = "host \(host.spec.name): cannot start its worker: \(errnoText(-pid))"
-            lock.withLock {
-                links.removeAll { $0 === link }
-                host.link = nil
-                host.lostBecause = reason
-                lock.broadcast()
-            }
-            onHostLost?(reason)
-            return
-        }
-        guard pid > 0 else {
-            let reason = "cannot start a worker process: \(errnoText(-pid))"
-            let tell: Bool = lock.withLock {
-                links.removeAll { $0 === link }
-                let held = links.reduce(0) { $0 + $1.slots.count }
-                if held == 0 { breakLocked(reason) } else { slotLimit = held }
-                lock.broadcast()
-                defer { toldStartFailure = true }
-                return held > 0 && !toldStartFailure
-            }
-            if tell { onWorkerStartFailure?("\(reason); going on with the workers running") }
-            return
-        }
+        guard pid > 0 else { return workerNotStarted(link, because: "cannot start a worker process: \(errnoText(-pid))") }
         // A local worker learns of pfutures' death from end of input; judging
         // its silence too would kill every task while pfutures is merely
         // stopped (Ctrl-Z, a debugger).
         let window = link.launcher.isLocal ? nil : heartbeat.window
         link.write(Frame.setup(version: workerProtocolVersion, interval: heartbeat.interval, window: window,
                                slots: UInt32(link.slots.count), initializer: initializer).encoded())
-        let stopNow: Bool = lock.withLock {
-            started += 1
+        let stopNow: Bool? = lock.withLock {
+            // Live (so tasks go to it) only once a thread reads it.
+            do {
+                keepLocked(try WorkerThread.start(name: "worker_\(pid)") { [self] in read(link) })
+            } catch {
+                return nil
+            }
             link.state = .live
-            keepLocked(WorkerThread.start(name: "worker_\(pid)") { [self] in read(link) })
-            if !monitorRunning {
+            started += 1
+            // Without a monitor (no thread to be had) workers still end on
+            // EOF; the next worker started tries again.
+            if !monitorRunning, let monitor = try? WorkerThread.start(name: "heartbeat", { [self] in monitor() }) {
                 monitorRunning = true
-                keepLocked(WorkerThread.start(name: "heartbeat") { [self] in monitor() })
+                keepLocked(monitor)
             }
             return stopped
         }
+        guard let stopNow else {
+            // No thread to read it: the worker cannot be used. It has read
+            // nothing yet, so nothing it held is lost.
+            kill(link.pid, SIGKILL)
+            close(link.output)
+            link.closeInput()
+            _ = link.reap()
+            lock.withLock { link.state = .reaped }
+            return workerNotStarted(link, because: "cannot start a thread to read worker process \(link.pid): "
+                                    + "\(errnoText(EAGAIN)) (raise ulimit -u)")
+        }
         if stopNow { link.write(Frame.stop.encoded()) }
+    }
+
+    /// A worker could not be had: the pool goes on with the workers it has
+    /// (at most their slots, said once), or, with none, is broken. A host
+    /// whose worker cannot be started is lost.
+    private func workerNotStarted(_ link: WorkerLink, because reason: String) {
+        if let host = link.host {
+            let why = "host \(host.spec.name): \(reason)"
+            lock.withLock {
+                links.removeAll { $0 === link }
+                host.link = nil
+                host.lostBecause = why
+                lock.broadcast()
+            }
+            onHostLost?(why)
+            return
+        }
+        let tell: Bool = lock.withLock {
+            links.removeAll { $0 === link }
+            let held = links.reduce(0) { $0 + $1.slots.count }
+            if held == 0 { breakLocked(reason) } else { slotLimit = held }
+            lock.broadcast()
+            defer { toldStartFailure = true }
+            return held > 0 && !toldStartFailure
+        }
+        if tell { onWorkerStartFailure?("\(reason); going on with the workers running") }
     }
 
     /// How long a worker may take to say HELLO before it counts as silent.
@@ -549,8 +570,21 @@ final class ProcessPoolCore: @unchecked Sendable {
             return link.state == .ending
         }
         let ending = link.reap()
+        var tellShortage = false
         let (lost, reason, hostLost, unannounced): ([PendingTask], String, String?, [PendingTask]) = lock.withLock {
             links.removeAll { $0 === link }
+            // A worker without threads is one the pool cannot have: go on
+            // with the others (said once), as when a worker cannot start.
+            if link.endedForWantOfThreads && link.launcher.isLocal {
+                let held = links.reduce(0) { $0 + $1.slots.count }
+                if held > 0 {
+                    slotLimit = held
+                    tellShortage = !toldStartFailure
+                    toldStartFailure = true
+                } else {
+                    breakLocked(ending)
+                }
+            }
             var reason = link.deathReason ?? failure ?? ending
             var hostLost: String?
             if let host = link.host {
@@ -587,6 +621,7 @@ final class ProcessPoolCore: @unchecked Sendable {
             pending.observer?.taskStarted(slot: pending.slot, pid: nil, host: link.host?.remoteName)
         }
         if let hostLost { onHostLost?("\(hostLost); no further job goes there") }
+        if tellShortage { onWorkerStartFailure?("\(ending); going on with the workers running") }
         let poolError = brokenError
         // A worker killed (or gone silent) cannot end its tasks; on this
         // machine their process groups are ours to end, so none outlives it.

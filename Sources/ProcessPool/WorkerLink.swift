@@ -109,6 +109,7 @@ final class WorkerLink: @unchecked Sendable {
     /// The host name its HELLO gave; nil until then.
     var helloHost: [UInt8]?
     var deathReason: String?
+    var endedForWantOfThreads = false  // set by reap()
     let launcher: WorkerLauncher
     /// The pool's host this worker serves (pools spread over hosts only).
     let host: HostState?
@@ -180,12 +181,16 @@ final class WorkerLink: @unchecked Sendable {
     }
 
     /// Reaps the worker and says how it ended.
+    /// Also notes whether it exited for want of a thread (`WorkerServer.noThreadStatus`).
     func reap() -> String {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         var code: Int32 = 0
         switch pf_decode_status(status, &code) {
         case 2: return "worker process \(pid) killed by signal \(code)"
+        case 1 where code == WorkerServer.noThreadStatus:
+            endedForWantOfThreads = true
+            return "worker process \(pid) could not start a thread: \(errnoText(EAGAIN)) (raise ulimit -u)"
         case 1: return "worker process \(pid) exited with status \(code)"
         default: return "worker process \(pid) ended"
         }

@@ -14,9 +14,13 @@ public enum WorkerServer {
     /// (`PROGRAM __pfutures-worker`).
     public static let argument = "__pfutures-worker"
 
+    /// The exit status of a worker that could not start a thread it needs
+    /// (EAGAIN: `ulimit -u`); the pool takes it as a worker it cannot have.
+    public static let noThreadStatus: Int32 = 75
+
     /// Serves `tasks` until END or end of input and returns the exit status:
     /// 0 after END, 1 when the initializer failed or the parent went away or
-    /// silent, 2 on a protocol error.
+    /// silent, 2 on a protocol error, `noThreadStatus` without a thread.
     public static func serve(tasks: [any PoolTask.Type]) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         // The parent decides about stopping. Blocked, not ignored: an ignored
@@ -90,7 +94,11 @@ private final class Server: @unchecked Sendable {
             if window != nil { out.lingerFrames(for: .milliseconds(20)) }
             // Heartbeats go out during the initializer, but input is not read
             // then, so silence counts only from its end.
-            WorkerThread.detach(name: "heartbeat") { [self] in beat() }
+            // Without a thread (here or for a slot below) the worker ends at
+            // once; pfutures gives its tasks to the workers it has.
+            do { try WorkerThread.detach(name: "heartbeat") { [self] in beat() } } catch {
+                return WorkerServer.noThreadStatus
+            }
             if let initializer, !initialize(initializer) { return 1 }
             lock.withLock {
                 self.window = window
@@ -99,7 +107,8 @@ private final class Server: @unchecked Sendable {
             while let frame = try frames.next() {
                 lock.withLock { lastHeard = .now }
                 switch frame {
-                case .jobs(let tasks): enqueue(tasks)
+                case .jobs(let tasks):
+                    if enqueue(tasks) != nil { return stopEverything(status: WorkerServer.noThreadStatus) }
                 case .heartbeat: break
                 case .stop:
                     stop.fire()
@@ -115,12 +124,17 @@ private final class Server: @unchecked Sendable {
             status = 2
         }
         // End of input without END means pfutures died: stop, so no task lives on.
-        if !sawEnd || status != 0 {
-            stop.fire()
-            cancelQueued()
-        }
+        if !sawEnd || status != 0 { return stopEverything(status: status) }
         finishLanes()
-        if status == 0 { out.finish(with: .goodbye) }
+        out.finish(with: .goodbye)
+        return status
+    }
+
+    /// Stops running tasks, drops queued ones and waits for the lanes.
+    private func stopEverything(status: Int32) -> Int32 {
+        stop.fire()
+        cancelQueued()
+        finishLanes()
         return status
     }
 
@@ -136,17 +150,24 @@ private final class Server: @unchecked Sendable {
         }
     }
 
-    private func enqueue(_ tasks: [WireTask]) {
+    /// Queues tasks on their slots' lanes, starting a lane's thread on its
+    /// first task; returns why when a thread cannot be had.
+    private func enqueue(_ tasks: [WireTask]) -> ThreadStartError? {
         lock.withLock {
+            defer { lock.broadcast() }
             for task in tasks {
                 if lanes[task.slot] == nil {
-                    lanes[task.slot] = []
                     let slot = task.slot
-                    laneThreads.append(WorkerThread.start(name: "slot_\(slot)") { [self] in serveLane(slot) })
+                    do throws(ThreadStartError) {
+                        laneThreads.append(try WorkerThread.start(name: "slot_\(slot)") { [self] in serveLane(slot) })
+                    } catch {
+                        return error
+                    }
+                    lanes[task.slot] = []
                 }
                 lanes[task.slot]!.append(task)
             }
-            lock.broadcast()
+            return nil
         }
     }
 

@@ -80,6 +80,24 @@ private func peakOverlap(_ log: [UInt8]) -> Int {
         #expect(warnings.count == 1 && warnings[0].contains("Too many open files"), "said once: \(r)")
     }
 
+    @Test func runningOutOfProcessesLowersConcurrencyInsteadOfTrapping() throws {
+        // #15: with threads short (ulimit -u, EAGAIN) pfutures trapped
+        // (status 132, nothing said). Now it runs fewer jobs at once, says
+        // so, and every job runs once. The job (perl) forks nothing itself.
+        let h = try Harness()
+        h.processLimit = 20
+        let job = "select undef, undef, undef, 0.2; print \"$ARGV[0]\\n\""
+        let r = try h.run(["run", "-j30", "--joblog", "log", "perl", "-e", job], input: (1...40).map { "\($0)\n" }.joined())
+        #expect(r.status == 0, "\(r)")
+        #expect(r.outLines.sorted { Int($0)! < Int($1)! } == (1...40).map(String.init), "every output once: \(r)")
+        let log = String(decoding: h.read("log"), as: UTF8.self).split(separator: "\n").dropFirst()
+        #expect(log.count == 40 && log.allSatisfy { $0.split(separator: "\t")[6] == "0" }, "\(log)")
+        // Said once per kind of shortage (threads; processes for the jobs), never per job.
+        let warnings = r.err.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(!warnings.isEmpty && warnings.count <= 2, "\(r)")
+        #expect(warnings.contains { $0.contains("Resource temporarily unavailable") }, "\(r)")
+    }
+
     @Test func tooFewDescriptorsToStartIsOneClearError() throws {
         // #15: under ulimit -n 8 pfutures trapped (status 132, nothing said).
         let h = try Harness()

@@ -24,6 +24,14 @@ final class Harness {
     var descriptorLimit: Int?
     /// When set, pfutures runs under `ulimit -f` of this many KiB (file size).
     var fileSizeLimitKiB: Int?
+    /// When set, pfutures runs as user nobody (ulimit -u binds no root)
+    /// under `ulimit -u` of this many processes and threads.
+    var processLimit: Int? {
+        didSet {
+            // nobody must be able to write here (job logs, outputs).
+            chmod(path, 0o777)
+        }
+    }
     /// pfutures starts with SIGINT ignored, as `&` in a script starts it.
     var startsWithInterruptIgnored = false
     /// Words run before pfutures, which they start (e.g. `salloc -N2`).
@@ -66,8 +74,10 @@ final class Harness {
         // concurrently), so pfutures starts with only 0, 1 and 2, as from a shell.
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         let limit = (descriptorLimit.map { "ulimit -n \($0); " } ?? "") + (fileSizeLimitKiB.map { "ulimit -f \($0); " } ?? "")
-            + (startsWithInterruptIgnored ? "trap '' INT; " : "")
-        process.arguments = ["-c", limit + Self.closeLeakedDescriptors] + launchPrefix + [Self.binary] + Self.withPool(arguments)
+            + (startsWithInterruptIgnored ? "trap '' INT; " : "") + (processLimit.map { "ulimit -u \($0); " } ?? "")
+        let asNobody = processLimit == nil ? [] : ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        process.arguments = ["-c", limit + Self.closeLeakedDescriptors] + asNobody + launchPrefix + [Self.binary]
+            + Self.withPool(arguments)
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
