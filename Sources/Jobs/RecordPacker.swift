@@ -91,17 +91,46 @@ package final class RecordPacker {
         return take(count)
     }
 
+    /// -n N without -X or -m, as xargs: N records a job, fewer when the
+    /// next would not fit the command line (-s, or 128 KiB, and the
+    /// kernel's limit). Reads no further than this job needs, so the first
+    /// job starts after N records, not after a buffer's worth.
+    /// - Throws: as `next()`.
+    package func nextCounted() throws(TooLong) -> [InputRecord]? {
+        guard head < buffer.count || readOne() else { return nil }
+        let first = buffer[head]
+        let chars = template.commandLineBytes(records: [first.record], pointer: 0)
+        let bytes = template.commandLineBytes(records: [first.record])
+        if chars > charLimit || bytes > byteLimit {
+            _ = take(1)
+            throw TooLong(record: first.record, bytes: chars, budget: min(charLimit, byteLimit))
+        }
+        var (size, kernelSize, count) = (chars, bytes, 1)
+        while count < maxRecords && (head + count < buffer.count || readOne()) {
+            let next = buffer[head + count]
+            guard size + next.chars <= charLimit, kernelSize + next.bytes <= byteLimit else { break }
+            size += next.chars
+            kernelSize += next.bytes
+            count += 1
+        }
+        return take(count)
+    }
+
     /// Reads until the buffer holds a full job for every worker, or input ends.
     private func fill() {
-        while !inputEnded && buffered < charLimit * workers {
-            guard let record = feed.next() else {
-                inputEnded = true
-                return
-            }
-            let chars = template.packedCost(of: record, pointer: 0)
-            buffer.append((record, chars, template.packedCost(of: record)))
-            buffered += chars
+        while !inputEnded && buffered < charLimit * workers && readOne() {}
+    }
+
+    /// Buffers one more record; false at the end of input.
+    private func readOne() -> Bool {
+        guard !inputEnded, let record = feed.next() else {
+            inputEnded = true
+            return false
         }
+        let chars = template.packedCost(of: record, pointer: 0)
+        buffer.append((record, chars, template.packedCost(of: record)))
+        buffered += chars
+        return true
     }
 
     private func take(_ count: Int) -> [InputRecord] {

@@ -231,22 +231,20 @@ struct RunCommand {
         return RecordFeed(stream: reader, splitter: config.columns, header: config.header, endMarker: config.endMarker)
     }
 
-    /// Reads one job's records at a time: -n's count, or as many as fit
-    /// with -X/-m. A record too long for any command line runs alone (and
-    /// fails), or with -x stops the run.
+    /// Reads one job's records at a time: -n's count (fewer when they would
+    /// not fit a command line, as xargs), or as many as fit with -X/-m. A
+    /// record too long for any command line runs alone (and fails), or with
+    /// -x stops the run.
     private func jobRecords(from feed: RecordFeed, control: RunControl) -> () -> [InputRecord]? {
-        guard config.packs else {
-            return { [config] in
-                guard let first = feed.next() else { return nil }
-                var records = [first]
-                while records.count < config.recordsPerJob, let more = feed.next() { records.append(more) }
-                return records
-            }
+        guard config.packs || config.recordsPerJob > 1 else {
+            return { feed.next().map { [$0] } }
         }
         let packer = RecordPacker(feed: feed, template: config.template, maxChars: config.maxChars,
                                   workers: config.workerCap, maxRecords: config.recordsPerJobGiven ? config.recordsPerJob : nil)
         return { [config] in
-            do throws(RecordPacker.TooLong) { return try packer.next() } catch {
+            do throws(RecordPacker.TooLong) {
+                return try config.packs ? packer.next() : packer.nextCounted()
+            } catch {
                 guard config.exitIfTooLong else { return [error.record] }
                 reportError("a record needs \(error.bytes) bytes of command line, over the \(error.budget) allowed (-x): "
                             + "stopping")

@@ -258,9 +258,10 @@ struct RunConfiguration {
         } else if replaceToken != nil {
             throw UsageError(message: "-I: needs a COMMAND template")
         }
-        // pfutures packs records only when asked (-X, -m), unlike xargs.
-        for (id, name) in [(OptionID.maxChars, "-s"), (.exitIfTooLong, "-x")] where !packs && parsed.has(id) {
-            throw UsageError(message: "\(name): needs -X or -m (records are packed into a job only with those)")
+        // pfutures packs records only when asked (-X, -m, -n N), unlike xargs.
+        for (id, name) in [(OptionID.maxChars, "-s"), (.exitIfTooLong, "-x")]
+        where !packs && recordsPerJob <= 1 && parsed.has(id) {
+            throw UsageError(message: "\(name): needs -X, -m or -n (records are packed into a job only with those)")
         }
         try checkRemote(parsed)
         try checkPipe(parsed)

@@ -18,6 +18,12 @@ private func temporaries(_ h: Harness) -> [String] {
     (FileManager.default.enumerator(atPath: h.path)?.allObjects as? [String] ?? []).filter { $0.contains(".pfutures.") }
 }
 
+/// The children of `pid`, from /proc.
+private func children(of pid: pid_t) -> [pid_t] {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+    return text.split(separator: " ").compactMap { pid_t($0) }
+}
+
 @Suite struct CopyTests {
     @Test func contentsAndModesArrive() throws {
         let h = try Harness()
@@ -177,6 +183,37 @@ private func temporaries(_ h: Harness) -> [String] {
         #expect(h.exists("out/.pfutures.1.1.tmp"), "a fresh temporary is left alone")
         try FileManager.default.removeItem(atPath: h.file("out/.pfutures.999998.1.tmp"))
         try FileManager.default.removeItem(atPath: h.file("out/.pfutures.1.1.tmp"))
+    }
+
+    @Test func aTemporaryLockedFromAnotherPIDNamespaceIsLeftAlone() throws {
+        // #15: a copy in another PID namespace names its temporary with a pid
+        // that means nothing here (1: it is its namespace's first process).
+        // Its lock is what tells it is alive: held from a real second PID
+        // namespace (unshare), the temporary, an hour old, is left alone by a
+        // copy here cleaning the directory; once the lock is let go, removed.
+        let h = try Harness()
+        try make(h, "small", bytes: Array("x".utf8))
+        let name = "out/.pfutures.1.1.tmp"
+        try make(h, name, bytes: Array("being copied elsewhere".utf8))
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)],
+                                              ofItemAtPath: h.file(name))
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        holder.arguments = ["--pid", "--fork", "flock", "--exclusive", h.file(name),
+                            "sh", "-c", "echo $$ > \(h.file("holder-pid")); exec sleep 120"]
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }; holder.waitUntilExit() }
+        #expect(h.eventually { h.exists("holder-pid") }, "the lock holder did not start")
+        #expect(String(decoding: h.read("holder-pid"), as: UTF8.self) == "2\n", "the holder is in its own PID namespace")
+        let first = try h.run(["copy"], input: "small\tout/a\n")
+        #expect(first.status == 0, "\(first)")
+        #expect(h.exists(name), "a temporary locked from another PID namespace must be left alone")
+        // unshare --fork passes SIGTERM to nothing: end its namespace by its first process.
+        for child in children(of: holder.processIdentifier) { kill(child, SIGKILL) }
+        holder.waitUntilExit()
+        let second = try h.run(["copy"], input: "small\tout/b\n")
+        #expect(second.status == 0, "\(second)")
+        #expect(!h.exists(name), "once no copy holds it, the old temporary is removed")
     }
 
     @Test func joblogAndResumeWorkForCopies() throws {

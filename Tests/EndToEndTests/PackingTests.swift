@@ -52,6 +52,25 @@ import Testing
         #expect(numbers == (1...500).map(String.init))
     }
 
+    @Test func maxArgsTakesFewerWhenTheCommandLineWouldNotFit() throws {
+        // #15: as xargs, -n N is a most: 100,000 numbers do not fit one
+        // 128 KiB command line, so they go in several, each within it.
+        let input = (1...100_000).map { "\($0)\n" }.joined()
+        let r = try Harness().run(["run", "-j1", "-k", "-n", "100000", "--dry-run", "echo"], input: input)
+        #expect(r.status == 0, "\(r.err)")
+        let xargs = try shell("seq 100000 | xargs -n 100000 echo | wc -l").out
+        #expect(String(r.outLines.count) == xargs.trimmingCharacters(in: .whitespacesAndNewlines),
+                "as many jobs as xargs makes")
+        #expect(r.outLines.allSatisfy { $0.utf8.count < 131_072 })
+        let passed: [String] = r.outLines.flatMap { line -> [String] in line.split(separator: " ").dropFirst().map(String.init) }
+        let expected: [String] = (1...100_000).map { String($0) }
+        #expect(passed == expected)
+        // -n with -s: at most 2 records, fewer when 12 bytes would be passed.
+        let small = try Harness().run(["run", "-k", "-n", "2", "-s", "12", "echo"], input: "aaa\nbbb\nc\nd\n")
+        let xargsSmall = try shell("printf 'aaa\\nbbb\\nc\\nd\\n' | xargs -n 2 -s 12 echo").out
+        #expect(small.out == xargsSmall, "\(small)")
+    }
+
     @Test func aRecordThatCannotFitStopsTheRunWithX() throws {
         let h = try Harness()
         let r = try h.run(["run", "-X", "-x", "-s", "40", "touch"], input: "a\n\(String(repeating: "b", count: 50))\nc\n")
@@ -61,7 +80,7 @@ import Testing
         let alone = try h.run(["run", "-X", "-s", "40", "touch"], input: "a\n\(String(repeating: "b", count: 50))\n")
         #expect(alone.status == 0 && h.exists(String(repeating: "b", count: 50)), "without -x it runs alone: \(alone)")
         let needsPacking = try h.run(["run", "-s", "40", "echo"], input: "")
-        #expect(needsPacking.status == 1 && needsPacking.err.contains("-s: needs -X or -m"), "\(needsPacking)")
+        #expect(needsPacking.status == 1 && needsPacking.err.contains("-s: needs -X, -m or -n"), "\(needsPacking)")
     }
 
     @Test func endMarkerLinesAndNoRunIfEmpty() throws {
