@@ -62,13 +62,8 @@ package final class RecordPacker {
     package func next() throws(TooLong) -> [InputRecord]? {
         fill()
         guard head < buffer.count else { return nil }
-        let first = buffer[head]
-        let chars = template.commandLineBytes(records: [first.record], pointer: 0)
-        let bytes = template.commandLineBytes(records: [first.record])
-        if chars > charLimit || bytes > byteLimit {
-            _ = take(1)
-            throw TooLong(record: first.record, bytes: chars, budget: min(charLimit, byteLimit))
-        }
+        let firstCost = buffer[head].chars
+        let (chars, bytes) = try headAlone()
         var share = Int.max  // the records' part of this job, when spreading
         if inputEnded {
             if sharesLeft == 0 {
@@ -78,7 +73,7 @@ package final class RecordPacker {
             share = (buffered + sharesLeft - 1) / sharesLeft
             sharesLeft = max(1, sharesLeft - 1)
         }
-        var (size, kernelSize, recordsCost, count) = (chars, bytes, first.chars, 1)
+        var (size, kernelSize, recordsCost, count) = (chars, bytes, firstCost, 1)
         while head + count < buffer.count && count < maxRecords {
             let next = buffer[head + count]
             guard size + next.chars <= charLimit, kernelSize + next.bytes <= byteLimit,
@@ -98,13 +93,7 @@ package final class RecordPacker {
     /// - Throws: as `next()`.
     package func nextCounted() throws(TooLong) -> [InputRecord]? {
         guard head < buffer.count || readOne() else { return nil }
-        let first = buffer[head]
-        let chars = template.commandLineBytes(records: [first.record], pointer: 0)
-        let bytes = template.commandLineBytes(records: [first.record])
-        if chars > charLimit || bytes > byteLimit {
-            _ = take(1)
-            throw TooLong(record: first.record, bytes: chars, budget: min(charLimit, byteLimit))
-        }
+        let (chars, bytes) = try headAlone()
         var (size, kernelSize, count) = (chars, bytes, 1)
         while count < maxRecords && (head + count < buffer.count || readOne()) {
             let next = buffer[head + count]
@@ -114,6 +103,19 @@ package final class RecordPacker {
             count += 1
         }
         return take(count)
+    }
+
+    /// The command line of the first buffered record alone (xargs' count, the kernel's).
+    /// - Throws: `TooLong`, taking the record, when it cannot fit even alone.
+    private func headAlone() throws(TooLong) -> (chars: Int, bytes: Int) {
+        let first = buffer[head].record
+        let chars = template.commandLineBytes(records: [first], pointer: 0)
+        let bytes = template.commandLineBytes(records: [first])
+        if chars > charLimit || bytes > byteLimit {
+            _ = take(1)
+            throw TooLong(record: first, bytes: chars, budget: min(charLimit, byteLimit))
+        }
+        return (chars, bytes)
     }
 
     /// Reads until the buffer holds a full job for every worker, or input ends.

@@ -236,8 +236,14 @@ struct RunCommand {
     /// record too long for any command line runs alone (and fails), or with
     /// -x stops the run.
     private func jobRecords(from feed: RecordFeed, control: RunControl) -> () -> [InputRecord]? {
-        guard config.packs || config.recordsPerJob > 1 else {
-            return { feed.next().map { [$0] } }
+        // A copy's -0 pairs are two records a job, never fewer.
+        guard config.packs || (config.recordsPerJob > 1 && config.recordsPerJobGiven) else {
+            return { [config] in
+                guard let first = feed.next() else { return nil }
+                var records = [first]
+                while records.count < config.recordsPerJob, let more = feed.next() { records.append(more) }
+                return records
+            }
         }
         let packer = RecordPacker(feed: feed, template: config.template, maxChars: config.maxChars,
                                   workers: config.workerCap, maxRecords: config.recordsPerJobGiven ? config.recordsPerJob : nil)
