@@ -80,12 +80,19 @@ pass
 # are pfutures itself (static too), so every open in the trace is ours.
 printf 'a\tb\n' > "$work/pairs"
 echo data > "$work/a"
-trace() { strace -f -qq -e trace=open,openat -o "$work/trace" "$@" > /dev/null 2>&1 || true; \
+trace() {
+    rm -f "$work/trace"
+    strace -f -qq -e trace=open,openat -o "$work/trace" "$@" > /dev/null 2>&1 || fail "$* failed under strace"
+    # A trace that saw nothing proves nothing: every run opens something.
+    grep -q 'open' "$work/trace" 2>/dev/null || fail "strace recorded nothing for $*"
     if grep -E '\.so(\.[0-9]+)*"|nsswitch\.conf|/etc/(passwd|group|hosts)"' "$work/trace" | grep -v ENOENT; then
-        fail "pfutures $* opened a shared object or an NSS file (above)"; fi
+        fail "$* opened a shared object or an NSS file (above)"; fi
     if grep -E '\.so(\.[0-9]+)*"|nsswitch\.conf' "$work/trace" | grep -q .; then
-        fail "pfutures $* looked for a shared object or nsswitch.conf"; fi; pass; }
+        fail "$* looked for a shared object or nsswitch.conf"; fi
+    pass
+}
 seq 3 | trace $pf run -j2 --joblog "$work/log" --tag $pf --version
+grep -q "openat(AT_FDCWD, \"$work/log\"" "$work/trace" || fail "the trace does not show the job log being opened"
 seq 3 | trace $pf run --pool process -j2 -k $pf --version
 seq 3 | trace $pf run --pipe -N1 $pf --version
 (cd "$work" && trace $pf copy < pairs) && cmp -s "$work/a" "$work/b" || fail "pfutures copy under strace"

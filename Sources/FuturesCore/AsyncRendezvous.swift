@@ -4,7 +4,7 @@
 
 /// One async wait resolved exactly once: by `resolve`, by its deadline
 /// (`TimeoutError`), or by the awaiting task's cancellation
-/// (`CancellationError`, after which `onCancel` runs).
+/// (`CancellationError`, after which `onCancel` runs, in the cancelling thread).
 /// @unchecked Sendable: all mutable state is behind `lock`.
 final class AsyncRendezvous<Value: Sendable>: @unchecked Sendable {
     private let lock = ConditionLock()
@@ -60,6 +60,13 @@ extension Future {
         if isDone { return try result(timeout: .zero) }
         let rendezvous = AsyncRendezvous<Value>()
         addCallback { [self] in rendezvous.resolve(Result { try result(timeout: .zero) }) }
-        return try await rendezvous.wait(deadline: deadline) { [self] in cancel() }
+        do {
+            return try await rendezvous.wait(deadline: deadline, onCancel: {})
+        } catch is CancellationError {
+            // Cancelled here, after the wait, not in the cancelling thread:
+            // the future's callbacks must not run inside `Task.cancel()`.
+            cancel()
+            throw CancellationError()
+        }
     }
 }

@@ -238,7 +238,12 @@ private final class ThreadPool: @unchecked Sendable {
             if queueHead < queue.count && running < limit {
                 let item = queue[queueHead]
                 queueHead += 1
-                if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 }
+                // Taken items leave the queue's storage soon, not only when it
+                // empties: a pool kept busy would hold every item it ran.
+                if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 } else if queueHead >= 64 && queueHead * 2 >= queue.count {
+                    queue.removeFirst(queueHead)
+                    queueHead = 0
+                }
                 busy += 1
                 running += 1
                 let slot = takeSlotLocked()
@@ -257,8 +262,9 @@ private final class ThreadPool: @unchecked Sendable {
             } else if started > limit {
                 // The cap came down (SIGUSR2, a shortage of threads or
                 // processes): an idle thread above it ends, giving back what
-                // it holds. It stays listed, to be joined at shutdown.
+                // it holds; nobody needs to join it.
                 started -= 1
+                if let mine = threads.firstIndex(where: { $0.isCurrent }) { threads.remove(at: mine).detach() }
                 lock.unlock()
                 return
             } else {
@@ -302,6 +308,7 @@ private final class WorkItem {
 
     func publish() {
         if let outcome { try? future.finish(outcome) }
+        outcome = nil
     }
 
     func fail(_ error: any Error) { try? future.setException(error) }

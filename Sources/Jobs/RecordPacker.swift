@@ -32,6 +32,8 @@ package final class RecordPacker {
         package let record: InputRecord
         package let bytes: Int
         package let budget: Int
+        /// Records that did not fit together (1: the record alone).
+        package var records = 1
     }
 
     /// - Parameters: maxChars: -s, if given; workers: jobs that run at once;
@@ -90,14 +92,21 @@ package final class RecordPacker {
     /// next would not fit the command line (-s, or 128 KiB, and the
     /// kernel's limit). Reads no further than this job needs, so the first
     /// job starts after N records, not after a buffer's worth.
-    /// - Throws: as `next()`.
-    package func nextCounted() throws(TooLong) -> [InputRecord]? {
+    /// - Throws: as `next()`; with `strict` (-x), also when N records do
+    ///   not fit together (xargs then stops too).
+    package func nextCounted(strict: Bool) throws(TooLong) -> [InputRecord]? {
         guard head < buffer.count || readOne() else { return nil }
         let (chars, bytes) = try headAlone()
         var (size, kernelSize, count) = (chars, bytes, 1)
         while count < maxRecords && (head + count < buffer.count || readOne()) {
             let next = buffer[head + count]
-            guard size + next.chars <= charLimit, kernelSize + next.bytes <= byteLimit else { break }
+            guard size + next.chars <= charLimit, kernelSize + next.bytes <= byteLimit else {
+                if strict {
+                    throw TooLong(record: next.record, bytes: size + next.chars, budget: min(charLimit, byteLimit),
+                                  records: count + 1)
+                }
+                break
+            }
             size += next.chars
             kernelSize += next.bytes
             count += 1

@@ -237,7 +237,7 @@ struct RunCommand {
     /// -x stops the run.
     private func jobRecords(from feed: RecordFeed, control: RunControl) -> () -> [InputRecord]? {
         // A copy's -0 pairs are two records a job, never fewer.
-        guard config.packs || (config.recordsPerJob > 1 && config.recordsPerJobGiven) else {
+        guard config.packs || config.recordsPerJobGiven else {
             return { [config] in
                 guard let first = feed.next() else { return nil }
                 var records = [first]
@@ -249,11 +249,11 @@ struct RunCommand {
                                   workers: config.workerCap, maxRecords: config.recordsPerJobGiven ? config.recordsPerJob : nil)
         return { [config] in
             do throws(RecordPacker.TooLong) {
-                return try config.packs ? packer.next() : packer.nextCounted()
+                return try config.packs ? packer.next() : packer.nextCounted(strict: config.exitIfTooLong)
             } catch {
                 guard config.exitIfTooLong else { return [error.record] }
-                reportError("a record needs \(error.bytes) bytes of command line, over the \(error.budget) allowed (-x): "
-                            + "stopping")
+                let what = error.records == 1 ? "a record needs" : "\(error.records) records (-n) need"
+                reportError("\(what) \(error.bytes) bytes of command line, over the \(error.budget) allowed (-x): stopping")
                 control.recordOwnFailure()
                 return nil
             }

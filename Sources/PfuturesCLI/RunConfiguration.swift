@@ -260,7 +260,7 @@ struct RunConfiguration {
         }
         // pfutures packs records only when asked (-X, -m, -n N), unlike xargs.
         for (id, name) in [(OptionID.maxChars, "-s"), (.exitIfTooLong, "-x")]
-        where !packs && recordsPerJob <= 1 && parsed.has(id) {
+        where !packs && !recordsPerJobGiven && parsed.has(id) {
             throw UsageError(message: "\(name): needs -X, -m or -n (records are packed into a job only with those)")
         }
         try checkRemote(parsed)

@@ -108,7 +108,13 @@ private final class Server: @unchecked Sendable {
                 lock.withLock { lastHeard = .now }
                 switch frame {
                 case .jobs(let tasks):
-                    if enqueue(tasks) != nil { return stopEverything(status: WorkerServer.noThreadStatus) }
+                    if enqueue(tasks) != nil {
+                        // No thread for a slot: running tasks finish; those not
+                        // started go back unanswered, for pfutures to hand on.
+                        lock.withLock { for slot in lanes.keys { lanes[slot] = [] } }
+                        finishLanes()
+                        return WorkerServer.noThreadStatus
+                    }
                 case .heartbeat: break
                 case .stop:
                     stop.fire()

@@ -69,6 +69,10 @@ import Testing
         let small = try Harness().run(["run", "-k", "-n", "2", "-s", "12", "echo"], input: "aaa\nbbb\nc\nd\n")
         let xargsSmall = try shell("printf 'aaa\\nbbb\\nc\\nd\\n' | xargs -n 2 -s 12 echo").out
         #expect(small.out == xargsSmall, "\(small)")
+        // With -x, N records that do not fit together stop the run, as xargs.
+        let strict = try Harness().run(["run", "-n", "5", "-s", "12", "-x", "echo"], input: (1...10).map { "\($0)\n" }.joined())
+        #expect(strict.status == 1 && strict.out.isEmpty, "\(strict)")
+        #expect(strict.err.contains("records (-n) need") && strict.err.contains("(-x)"), "\(strict)")
     }
 
     @Test func aRecordThatCannotFitStopsTheRunWithX() throws {

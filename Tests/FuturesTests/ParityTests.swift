@@ -134,6 +134,7 @@ extension String {
         let blocker = Gate()
         defer { blocker.open(); executor.shutdown() }
         let futures = [try executor.submit { 1 }, try executor.submit { blocker.wait(); return 2 }]
+        #expect(try futures[0].result(timeout: .seconds(60)) == 1)  // done before the clock starts
         var seen: [Int] = []
         await #expect(throws: TimeoutError(unfinished: 1)) {
             for try await future in asCompleted(futures, timeout: .milliseconds(200)) { seen.append(try future.result()) }
