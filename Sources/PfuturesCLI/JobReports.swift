@@ -1,6 +1,6 @@
-// What the run says about its jobs besides their output: the events
-// (start, finish, retry, cancel, not-run) and the accounting of jobs that
-// never ran.
+// What the run says about its jobs: the events (start, finish, retry,
+// cancel, not-run), the accounting of jobs that never ran, and a job's
+// conclusion (its output to the sink, --results, the job log, the tally).
 import Jobs
 import ProcessPool
 #if canImport(Glibc)
@@ -91,5 +91,40 @@ extension JobRunner {
     func skipped(sequence: Int, command: [UInt8]) {
         events?.emit("not-run", ["seq": .int(sequence), "reason": .text("resume"), "command": .bytes(command)])
         sink.complete(sequence: sequence, output: nil)
+    }
+
+    /// --results: the job's output saved under DIR too; a failure is said
+    /// and counts as pfutures' own, the output still goes to stdout.
+    func saveResults(in directory: [UInt8], _ plan: Attempts, _ output: JobOutput?) {
+        let values = plan.records.flatMap(\.columns)
+        if let failure = ResultsDirectory(directory).save(values: values, sequence: plan.sequence, output: output) {
+            control.resultsFailed("cannot save the results of job \(plan.sequence): \(failure)")
+        }
+    }
+
+    /// The job's last attempt: output, job log, tally.
+    func conclude(_ plan: Attempts, _ watch: JobWatch, _ result: JobResult) {
+        if case .stream(let share) = plan.input { share.release() }
+        // Shown only in the job log or for a failure: a packed job's command
+        // line is 128 KiB of text not worth building for nothing.
+        let command = jobLog != nil || !result.outcome.succeeded ? watch.job?.command ?? [] : []
+        if let directory = config.results { saveResults(in: directory, plan, watch.output) }
+        sink.complete(sequence: plan.sequence, output: watch.output)
+        let (exitValue, signal) = JobLogEntry.columns(for: result.outcome)
+        let received = config.copy != nil ? result.bytesCopied
+                                          : (watch.output?.stdout.count ?? 0) + (watch.output?.stderr.count ?? 0)
+        let entry = JobLogEntry(sequence: plan.sequence, startTime: result.startedAt, runtime: result.runtime,
+                                sent: watch.job?.input?.byteCount ?? 0,
+                                received: received, exitValue: exitValue, signal: signal, command: command,
+                                host: watch.host)
+        if let failure = jobLog?.append(entry) {
+            reportError(failure)
+            control.recordOwnFailure()
+        }
+        if result.outcome == .timedOut {
+            reportError(Array("job \(plan.sequence) timed out and was stopped: ".utf8) + Self.brief(command))
+        }
+        control.finished(result.outcome, command: command)
+        plan.admitted()
     }
 }

@@ -17,54 +17,6 @@ struct JobRunner: Sendable {
     let jobLog: JobLogWriter?
     let events: EventLog?
 
-    /// The settings every job of the run shares.
-    private var settings: JobSettings {
-        var settings = JobSettings()
-        settings.shell = config.shell
-        // GNU parallel's --timeout P%: a share of the median so far, none until three jobs ended.
-        settings.timeout = config.timeout ?? config.timeoutPercent.flatMap { percent in
-            control.medianRuntime.map { .nanoseconds(Int64($0 * percent / 100 * 1e9)) }
-        }
-        settings.killAfter = config.killAfter
-        settings.captureOutput = config.outputMode != .ungroup
-        settings.inheritStdin = config.argFile != nil && config.sources.isEmpty
-        settings.copy = config.copy ?? CopyOptions()
-        settings.placement = config.placement
-        return settings
-    }
-
-    /// Job `sequence` of `records`, as it runs in `slot`.
-    func job(sequence: Int, slot: Int, records: [InputRecord], input: JobInput? = nil) -> Job {
-        // --pipe: the block goes to stdin, never into the arguments.
-        guard let input else {
-            return Job(sequence: sequence, action: action(sequence: sequence, slot: slot, records: records), settings: settings)
-        }
-        let invocation = config.template.invocation(records: [], sequence: sequence, slot: slot)
-        // A worker process gets a block inside one protocol frame.
-        if case .bytes(let block) = input, config.pool == .process, block.count > Self.largestBlockForWorkers {
-            let reason = "block \(sequence) has \(block.count) bytes, over the \(Self.largestBlockForWorkers >> 20) MiB a worker "
-                + "process takes (a record that long needs --pool thread)"
-            return Job(sequence: sequence, action: .invalid(command: invocation.displayText, reason: reason), settings: settings)
-        }
-        return Job(sequence: sequence, action: .process(invocation), settings: settings, input: input)
-    }
-
-    /// The largest --pipe block sent to a worker process.
-    static let largestBlockForWorkers = 60 << 20
-
-    private func action(sequence: Int, slot: Int, records: [InputRecord]) -> JobAction {
-        guard config.copy != nil else {
-            return .process(config.template.invocation(records: records, sequence: sequence, slot: slot))
-        }
-        if records.count == 2 { return .copy(source: records[0].text, destination: records[1].text) }
-        let line = records.first?.text ?? []
-        guard records.count == 1, let tab = line.firstIndex(of: 0x09) else {
-            return .invalid(command: Array(records.map(\.text).joined(separator: [0x20])),
-                            reason: "record \(sequence) is not SRC<TAB>DST (or SRC NUL DST NUL with -0)")
-        }
-        return .copy(source: Array(line[..<tab]), destination: Array(line[(tab + 1)...]))
-    }
-
     /// Starts job `sequence`; `admitted` is given back once it is accounted for.
     func start(sequence: Int, records: [InputRecord], input: JobInput? = nil, admitted: @escaping @Sendable () -> Void) {
         // Built once, unless {%} makes the job depend on the slot it gets or
@@ -93,7 +45,7 @@ struct JobRunner: Sendable {
     }
 
     /// What every attempt of one job shares.
-    private struct Attempts: Sendable {
+    struct Attempts: Sendable {
         let sequence: Int
         let records: [InputRecord]
         let input: JobInput?
@@ -174,40 +126,5 @@ struct JobRunner: Sendable {
                 }
             }
         }
-    }
-
-    /// --results: the job's output saved under DIR too; a failure is said
-    /// and counts as pfutures' own, the output still goes to stdout.
-    private func saveResults(in directory: [UInt8], _ plan: Attempts, _ output: JobOutput?) {
-        let values = plan.records.flatMap(\.columns)
-        if let failure = ResultsDirectory(directory).save(values: values, sequence: plan.sequence, output: output) {
-            control.resultsFailed("cannot save the results of job \(plan.sequence): \(failure)")
-        }
-    }
-
-    /// The job's last attempt: output, job log, tally.
-    private func conclude(_ plan: Attempts, _ watch: JobWatch, _ result: JobResult) {
-        if case .stream(let share) = plan.input { share.release() }
-        // Shown only in the job log or for a failure: a packed job's command
-        // line is 128 KiB of text not worth building for nothing.
-        let command = jobLog != nil || !result.outcome.succeeded ? watch.job?.command ?? [] : []
-        if let directory = config.results { saveResults(in: directory, plan, watch.output) }
-        sink.complete(sequence: plan.sequence, output: watch.output)
-        let (exitValue, signal) = JobLogEntry.columns(for: result.outcome)
-        let received = config.copy != nil ? result.bytesCopied
-                                          : (watch.output?.stdout.count ?? 0) + (watch.output?.stderr.count ?? 0)
-        let entry = JobLogEntry(sequence: plan.sequence, startTime: result.startedAt, runtime: result.runtime,
-                                sent: watch.job?.input?.byteCount ?? 0,
-                                received: received, exitValue: exitValue, signal: signal, command: command,
-                                host: watch.host)
-        if let failure = jobLog?.append(entry) {
-            reportError(failure)
-            control.recordOwnFailure()
-        }
-        if result.outcome == .timedOut {
-            reportError(Array("job \(plan.sequence) timed out and was stopped: ".utf8) + Self.brief(command))
-        }
-        control.finished(result.outcome, command: command)
-        plan.admitted()
     }
 }
