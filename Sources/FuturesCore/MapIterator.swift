@@ -77,12 +77,9 @@ public final class MapIterator<T: Sendable> {
 
     /// Lets go of the returned head and submits the next item.
     private func advance() throws {
-        window[head] = nil
+        window[head] = nil  // its value is freed now, whatever the storage does
         head += 1
-        if head >= 32 && head * 2 >= window.count {
-            window.removeFirst(head)
-            head = 0
-        }
+        dropTakenPrefix(&window, head: &head)
         try refill()
     }
 

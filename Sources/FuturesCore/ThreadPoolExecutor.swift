@@ -238,12 +238,7 @@ private final class ThreadPool: @unchecked Sendable {
             if queueHead < queue.count && running < limit {
                 let item = queue[queueHead]
                 queueHead += 1
-                // Taken items leave the queue's storage soon, not only when it
-                // empties: a pool kept busy would hold every item it ran.
-                if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 } else if queueHead >= 64 && queueHead * 2 >= queue.count {
-                    queue.removeFirst(queueHead)
-                    queueHead = 0
-                }
+                dropTakenPrefix(&queue, head: &queueHead)
                 busy += 1
                 running += 1
                 let slot = takeSlotLocked()

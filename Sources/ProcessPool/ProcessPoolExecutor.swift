@@ -413,12 +413,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                 link.held[pending.id] = pending
                 batch.append(pending)
             }
-            // Taken tasks leave the queue's storage soon, not when it empties
-            // (a run that keeps jobs queued would keep every one it ran).
-            if queueHead == queue.count { queue.removeAll(keepingCapacity: true); queueHead = 0 } else if queueHead >= 64 && queueHead * 2 >= queue.count {
-                queue.removeFirst(queueHead)
-                queueHead = 0
-            }
+            dropTakenPrefix(&queue, head: &queueHead)
             link.depth[slot, default: 0] += batch.count
             link.assigned += batch.count
             if !batch.isEmpty { plan.sends.append((link, slot, batch)) }
