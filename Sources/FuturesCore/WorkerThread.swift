@@ -18,7 +18,7 @@ package struct WorkerThread: @unchecked Sendable {  // pthread_t is a plain hand
         let rc = pthread_create(&handle, nil, workerThreadEntry, box.toOpaque())
         guard rc == 0 else {
             box.release()
-            throw ThreadStartError(name: name, code: rc)
+            throw ThreadStartError(code: rc)
         }
         return WorkerThread(handle: handle)
     }
@@ -65,8 +65,6 @@ package struct WorkerThread: @unchecked Sendable {  // pthread_t is a plain hand
 
 /// A thread could not be started.
 package struct ThreadStartError: Error, CustomStringConvertible {
-    /// The thread's name.
-    package let name: String
     /// pthread_create's error number (EAGAIN: out of threads or processes).
     package let code: Int32
     /// "cannot start a thread: Resource temporarily unavailable (raise ulimit -u)".

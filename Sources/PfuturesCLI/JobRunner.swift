@@ -60,7 +60,9 @@ struct JobRunner: Sendable {
             template.usesSlot ? { @Sendable (slot: Int) in template.text(records: plan.records, sequence: plan.sequence, slot: slot) }
                               : nil
         }
-        let watch = JobWatch(runner: self, attempt: attempt, tag: plan.tag, slotTag: slotTag)
+        // A job starts once: not again when tried again after a shortage.
+        let watch = JobWatch(runner: self, attempt: attempt, countsStart: attempt == 1 && plan.shortages == 0,
+                             tag: plan.tag, slotTag: slotTag)
         let future: Future<JobResult>
         do {
             future = try executor.submit(observer: watch) { [self] slot in
@@ -98,8 +100,7 @@ struct JobRunner: Sendable {
                control.shortOfResources(why, tries: plan.shortages) {
                 WorkerThread.detachOrRun(name: "retry") {
                     let goOn = control.pause(for: .milliseconds(100))
-                    // A first attempt counted as started; started again, it counts once.
-                    control.triesAgainAfterShortage(startsAgain: goOn && attempt == 1)
+                    control.triesAgainAfterShortage()
                     var again = plan
                     again.shortages += 1
                     if goOn { submit(again, attempt: attempt, previous: previous) } else { conclude(plan, watch, result) }

@@ -22,6 +22,7 @@ final class JobWatch: TaskObserver, Sendable {
     private let startedSlot = SlotCell()
     private let receiver: Receiver
     private let attempt: Int
+    private let countsStart: Bool
     private let runner: JobRunner
 
     /// Where a job's output goes for the output mode.
@@ -31,12 +32,15 @@ final class JobWatch: TaskObserver, Sendable {
         case direct(DirectReceiver)
     }
 
-    /// - Parameters: tag: the --tag/--tagstring prefix; slotTag: instead,
-    ///   the prefix for the slot the attempt runs in (`{%}` in --tagstring),
-    ///   asked once its first output comes, after it started.
-    init(runner: JobRunner, attempt: Int, tag: [UInt8]?, slotTag: (@Sendable (Int) -> [UInt8])? = nil) {
+    /// - Parameters: countsStart: this attempt's start is the job's (its
+    ///   first try, not a retry of it); tag: the --tag/--tagstring prefix;
+    ///   slotTag: instead, the prefix for the slot the attempt runs in (`{%}`
+    ///   in --tagstring), asked once its first output comes, after it started.
+    init(runner: JobRunner, attempt: Int, countsStart: Bool, tag: [UInt8]?,
+         slotTag: (@Sendable (Int) -> [UInt8])? = nil) {
         self.runner = runner
         self.attempt = attempt
+        self.countsStart = countsStart
         let cell = startedSlot
         let lateTag = slotTag.map { make in { make(cell.slot.load(ordering: .acquiring)) } }
         switch runner.config.outputMode {
@@ -73,7 +77,7 @@ final class JobWatch: TaskObserver, Sendable {
             state.host = host
             return state.job
         }
-        if attempt == 1 { runner.control.jobStarted() }
+        if countsStart { runner.control.jobStarted() }
         // A remote job's pid names a process on its host, not one to signal here.
         if let pid, host == nil { runner.control.running.register(pid) }
         guard let job else { return }

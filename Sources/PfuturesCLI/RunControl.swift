@@ -199,14 +199,8 @@ final class RunControl: Sendable {
         return true
     }
 
-    /// A job told to try again by `shortOfResources` does so now; with
-    /// `startsAgain` its start is counted anew, so it is uncounted here.
-    func triesAgainAfterShortage(startsAgain: Bool) {
-        state.withLock { state in
-            state.waitingForResources -= 1
-            if startsAgain { state.counts.running -= 1 }
-        }
-    }
+    /// A job told to try again by `shortOfResources` does so now.
+    func triesAgainAfterShortage() { state.withLock { $0.waitingForResources -= 1 } }
 
     /// SIGUSR1/SIGUSR2: the executor's cap moves, and the look-ahead with it.
     func adjustCap(by delta: Int) {

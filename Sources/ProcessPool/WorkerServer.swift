@@ -130,17 +130,12 @@ private final class Server: @unchecked Sendable {
             status = 2
         }
         // End of input without END means pfutures died: stop, so no task lives on.
-        if !sawEnd || status != 0 { return stopEverything(status: status) }
+        if !sawEnd || status != 0 {
+            stop.fire()
+            cancelQueued()
+        }
         finishLanes()
-        out.finish(with: .goodbye)
-        return status
-    }
-
-    /// Stops running tasks, drops queued ones and waits for the lanes.
-    private func stopEverything(status: Int32) -> Int32 {
-        stop.fire()
-        cancelQueued()
-        finishLanes()
+        if status == 0 { out.finish(with: .goodbye) }
         return status
     }
 
