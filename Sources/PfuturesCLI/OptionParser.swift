@@ -32,15 +32,9 @@ enum OptionParser {
     /// - Throws: `UsageError`, or `EarlyExit` after printing --help/--usage.
     static func parse(_ arguments: [[UInt8]], for subcommand: Subcommand) throws -> ParsedCommandLine {
         let specs = OptionTable.options(for: subcommand)
-        // Strings popt reads must outlive the parser: keep them in one storage.
+        // The words popt reads must outlive the parser: keep them in one storage.
         var cStrings: [UnsafeMutablePointer<CChar>?] = []
         defer { for pointer in cStrings { free(pointer) } }
-        func keep(_ text: String?) -> UnsafePointer<CChar>? {
-            guard let text else { return nil }
-            let copy = strdup(text)
-            cStrings.append(copy)
-            return UnsafePointer(copy)
-        }
         func keepBytes(_ bytes: [UInt8]) -> UnsafePointer<CChar>? {
             let copy = malloc(bytes.count + 1)!.assumingMemoryBound(to: CChar.self)
             bytes.withUnsafeBytes { raw in
@@ -50,16 +44,20 @@ enum OptionParser {
             cStrings.append(copy)
             return UnsafePointer(copy)
         }
-        let table = specs.map { spec in
-            cpopt_spec(long_name: keep(spec.long), short_name: spec.short.map { CChar(bitPattern: $0.asciiValue!) } ?? 0,
-                       takes_argument: spec.value == nil ? 0 : 1, id: spec.id.rawValue,
-                       help: keep(spec.help), arg_name: keep(spec.value))
+        // The table's texts are static strings: popt reads them in place.
+        func cString(_ text: StaticString?) -> UnsafePointer<CChar>? {
+            text.map { UnsafeRawPointer($0.utf8Start).assumingMemoryBound(to: CChar.self) }
         }
-        var argv: [UnsafePointer<CChar>?] = [keep("pfutures \(subcommand.rawValue)")]
+        let table = specs.map { spec in
+            cpopt_spec(long_name: cString(spec.longName), short_name: spec.short.map { CChar(truncatingIfNeeded: $0.value) } ?? 0,
+                       takes_argument: spec.takesValue ? 1 : 0, id: spec.id.rawValue,
+                       help: cString(spec.helpText), arg_name: cString(spec.valueName))
+        }
+        var argv: [UnsafePointer<CChar>?] = [cString(subcommand.programName)]
         argv += try OptionSpelling.expandingPrefixes(Array(arguments.dropFirst()), options: specs).map(keepBytes)
         argv.append(nil)
         guard let parser = cpopt_new(Int32(argv.count - 1), argv, table, Int32(table.count),
-                                     keep(OptionTable.trailingUsage(for: subcommand))) else {
+                                     cString(OptionTable.trailingUsage(for: subcommand))) else {
             throw UsageError(message: "cannot parse the command line (out of memory)")
         }
         defer { cpopt_free(parser) }

@@ -17,20 +17,20 @@ enum OptionSpelling {
             i += 1
             if word[1] == 0x2D {
                 let body = word.dropFirst(2)
-                let name = String(decoding: body.prefix { $0 != 0x3D }, as: UTF8.self)
+                let name = Array(body.prefix { $0 != 0x3D })
                 let valuePart = Array(body.drop { $0 != 0x3D })
-                guard let spec = try longOption(name, among: options) else {
+                guard let spec = try longOption(name, among: options), let long = spec.longBytes else {
                     out.append(word)
                     continue
                 }
-                out.append(Array("--\(spec.long!)".utf8) + valuePart)
-                if spec.value != nil && valuePart.isEmpty && i < arguments.count { out.append(arguments[i]); i += 1 }
+                out.append([0x2D, 0x2D] + long + valuePart)
+                if spec.takesValue && valuePart.isEmpty && i < arguments.count { out.append(arguments[i]); i += 1 }
             } else {
                 out.append(word)
                 // A cluster of short options: the first that takes a value
                 // takes the rest of the cluster, or else the next word.
                 for (offset, byte) in word.dropFirst().enumerated() {
-                    guard let spec = options.first(where: { $0.short?.asciiValue == byte }), spec.value != nil else { continue }
+                    guard let spec = options.first(where: { $0.short?.value == UInt32(byte) }), spec.takesValue else { continue }
                     if offset == word.count - 2 && i < arguments.count { out.append(arguments[i]); i += 1 }
                     break
                 }
@@ -41,14 +41,15 @@ enum OptionSpelling {
 
     /// The option `name` means: itself, or the one option it is a prefix of;
     /// nil when none (popt then says it is unknown).
-    private static func longOption(_ name: String, among options: [OptionSpec]) throws -> OptionSpec? {
-        if let exact = options.first(where: { $0.long == name }) { return exact }
-        let candidates = options.filter { $0.long?.hasPrefix(name) == true }
-        guard candidates.count <= 1 || name.isEmpty else {
+    private static func longOption(_ name: [UInt8], among options: [OptionSpec]) throws -> OptionSpec? {
+        guard !name.isEmpty else { return nil }
+        if let exact = options.first(where: { $0.longBytes?.elementsEqual(name) == true }) { return exact }
+        let candidates = options.filter { $0.longBytes?.starts(with: name) == true }
+        guard candidates.count <= 1 else {
             let names = candidates.map { "--" + $0.long! }.joined(separator: ", ")
-            throw UsageError(message: "--\(name): ambiguous option (\(names))")
+            throw UsageError(message: "--\(String(decoding: name, as: UTF8.self)): ambiguous option (\(names))")
         }
-        return name.isEmpty ? nil : candidates.first
+        return candidates.first
     }
 
     /// The long option closest to a misspelt `--name`, if one is close.

@@ -20,21 +20,61 @@ enum OptionID: Int32, CaseIterable, Sendable {
     case help, usage, version
 }
 
-/// One option's definition.
+/// One option's definition. Names and texts are static strings: popt reads
+/// them in place as C strings, so parsing a command line copies none of them.
 struct OptionSpec: Sendable {
     let id: OptionID
-    let long: String?
-    let short: Character?
+    let longName: StaticString?
+    let short: Unicode.Scalar?
     /// The value's placeholder (`N`, `FILE`), or nil for a flag.
-    let value: String?
-    let help: String
+    let valueName: StaticString?
+    let helpText: StaticString
     /// The subcommands that take it.
-    var commands: Set<Subcommand> = [.run, .copy]
+    let commands: Commands
+
+    init(id: OptionID, long: StaticString?, short: Unicode.Scalar?, value: StaticString?, help: StaticString,
+         commands: Commands = [.run, .copy]) {
+        self.id = id
+        self.longName = long
+        self.short = short
+        self.valueName = value
+        self.helpText = help
+        self.commands = commands
+    }
+
+    var long: String? { longName?.description }
+    var value: String? { valueName?.description }
+    var help: String { helpText.description }
+    var takesValue: Bool { valueName != nil }
+
+    /// The long name's bytes, without the dashes.
+    var longBytes: UnsafeBufferPointer<UInt8>? {
+        longName.map { UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount) }
+    }
+}
+
+/// A set of subcommands, as bits: the table is built at every start-up.
+struct Commands: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let run = Commands(rawValue: 1)
+    static let copy = Commands(rawValue: 2)
+
+    func contains(_ subcommand: Subcommand) -> Bool {
+        contains(subcommand == .run ? Commands.run : Commands.copy)
+    }
 }
 
 /// The subcommands of pfutures.
 enum Subcommand: String, Sendable, CaseIterable {
     case run, copy
+
+    /// How --help names the program, as popt reads it.
+    var programName: StaticString {
+        switch self {
+        case .run: return "pfutures run"
+        case .copy: return "pfutures copy"
+        }
+    }
 }
 
 enum OptionTable {
@@ -228,7 +268,7 @@ enum OptionTable {
     }
 
     /// What follows the options in the usage line.
-    static func trailingUsage(for subcommand: Subcommand) -> String {
+    static func trailingUsage(for subcommand: Subcommand) -> StaticString {
         switch subcommand {
         case .run: return "[OPTIONS] [--] [COMMAND [INITIAL-ARGS...]] [::: ARGS... | :::: FILES...]..."
         case .copy: return "[OPTIONS] (records: SRC<TAB>DST lines, or SRC NUL DST NUL with -0)"
