@@ -15,7 +15,7 @@ protocol CompletionObserver: AnyObject, Sendable {
 /// state, cancellation, callbacks and waiters. `Future<Value>` adds the typed
 /// value. Keeping this part non-generic keeps generic-metadata look-ups off
 /// the hot path of programs that use the library.
-/// @unchecked Sendable: all mutable state is behind `mutex`.
+/// @unchecked Sendable: all mutable state is behind its shared mutex.
 public class AnyFuture: @unchecked Sendable, Hashable {
     enum State {
         case pending
@@ -40,22 +40,20 @@ public class AnyFuture: @unchecked Sendable, Hashable {
         }
     }
 
-    // A plain pthread mutex (the thread sanitizer sees it; it does not see
-    // Synchronization.Mutex); a thread that has to block waits on a small
-    // observer object made only then, so a future needs no condition variable.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    // Every critical section of a future is a few instructions and never
+    // takes another future's lock, so futures share a fixed set of pthread
+    // mutexes (picked by address) instead of each allocating, initialising
+    // and destroying its own: that was a third of a no-op submit's
+    // allocations. A thread that has to block waits on a small observer
+    // object made only then, so a future needs no condition variable.
     private var state = State.pending
     private var callbacks: [@Sendable () -> Void] = []
     private var observers: [any CompletionObserver] = []
 
-    init() { pthread_mutex_init(mutex, nil) }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
+    init() {}
 
     private func locked<R>(_ body: () throws -> R) rethrows -> R {
+        let mutex = FutureLocks.mutex(for: self)
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
@@ -250,4 +248,21 @@ public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
     /// Finishes the future with a value.
     /// - Throws: `InvalidStateError` if it is already finished or cancelled.
     public func setResult(_ value: Value) throws { try finish(.success(value)) }
+}
+
+/// The mutexes futures share: a power of two of them, made once and never freed.
+private enum FutureLocks {
+    static let count = 64
+    nonisolated(unsafe) static let mutexes: UnsafeMutablePointer<pthread_mutex_t> = {
+        let mutexes = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: count)
+        for i in 0..<count { pthread_mutex_init(mutexes + i, nil) }
+        return mutexes
+    }()
+
+    static func mutex(for future: AnyFuture) -> UnsafeMutablePointer<pthread_mutex_t> {
+        // Objects are 16-byte aligned and a future spans several such units:
+        // the low bits say little.
+        let address = UInt(bitPattern: ObjectIdentifier(future))
+        return mutexes + Int((address >> 6 ^ address >> 12) & UInt(count - 1))
+    }
 }
