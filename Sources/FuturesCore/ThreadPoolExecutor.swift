@@ -54,14 +54,18 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
     /// - Throws: `BrokenThreadPool` once an initializer failed;
     ///   `ExecutorShutdownError` after `shutdown`.
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T> {
-        try pool.submitSlotted { _ in try work() }
+        let future = Future<T>()
+        try pool.enqueue(PlainWorkItem(future: future, work: work))
+        return future
     }
 
     /// Queues `work`, which is told its slot: a number in 1...maxWorkers that
     /// no other running item holds (the `{%}` of pfutures).
     /// - Throws: as `submit`.
     package func submitSlotted<T: Sendable>(_ work: @escaping @Sendable (Int) throws -> T) throws -> Future<T> {
-        try pool.submitSlotted(work)
+        let future = Future<T>()
+        try pool.enqueue(SlottedWorkItem(future: future, work: work))
+        return future
     }
 
     /// Moves the cap by `delta` (never below 1); for pfutures' SIGUSR1 and
@@ -110,9 +114,9 @@ private final class ThreadPool: @unchecked Sendable {
     var maxWorkers: Int { lock.withLock { limit } }
     var threadCount: Int { lock.withLock { started } }
 
-    func submitSlotted<T: Sendable>(_ work: @escaping @Sendable (Int) throws -> T) throws -> Future<T> {
-        let future = Future<T>()
-        let item = WorkItem(future: future, work: { slot in try work(slot) })
+    /// Queues `item`, starting or waking a thread for it.
+    /// - Throws: `BrokenThreadPool`, or `ExecutorShutdownError` after shutdown.
+    func enqueue(_ item: WorkItem) throws {
         let failure: StartFailure? = try lock.withLock {
             if let broken { throw broken }
             if isShutdown { throw ExecutorShutdownError() }
@@ -128,7 +132,6 @@ private final class ThreadPool: @unchecked Sendable {
             return nil
         }
         handle(failure)
-        return future
     }
 
     func adjustMaxWorkers(by delta: Int) {
@@ -233,8 +236,12 @@ private final class ThreadPool: @unchecked Sendable {
         }
         lock.lock()
         busy -= 1  // started: free to take work
+        // The item that ran last, not yet published: published outside the
+        // lock once this thread has counted itself free and taken its next
+        // item, so a busy thread takes the pool's lock once per item.
+        var ran: WorkItem?
         while true {
-            if broken != nil { lock.unlock(); return }
+            if broken != nil { break }
             if queueHead < queue.count && running < limit {
                 let item = queue[queueHead]
                 queueHead += 1
@@ -243,25 +250,28 @@ private final class ThreadPool: @unchecked Sendable {
                 running += 1
                 let slot = takeSlotLocked()
                 lock.unlock()
+                ran?.publish()
                 item.execute(slot: slot)
-                lock.withLock {
-                    busy -= 1
-                    running -= 1
-                    slotTaken[slot - 1] = false
-                }
-                item.publish()
+                ran = item
+                lock.lock()
+                busy -= 1
+                running -= 1
+                slotTaken[slot - 1] = false
+            } else if let finished = ran {
+                // Nothing to take now: publish before sleeping or ending.
+                ran = nil
+                lock.unlock()
+                finished.publish()
                 lock.lock()
             } else if queueHead == queue.count && isShutdown {
-                lock.unlock()
-                return
+                break
             } else if started > limit {
                 // The cap came down (SIGUSR2, a shortage of threads or
                 // processes): an idle thread above it ends, giving back what
                 // it holds; nobody needs to join it.
                 started -= 1
                 if let mine = threads.firstIndex(where: { $0.isCurrent }) { threads.remove(at: mine).detach() }
-                lock.unlock()
-                return
+                break
             } else {
                 waiting += 1
                 lock.wait()
@@ -269,6 +279,8 @@ private final class ThreadPool: @unchecked Sendable {
                 if wakeups > 0 { wakeups -= 1 }
             }
         }
+        lock.unlock()
+        ran?.publish()
     }
 
     private func breakPool(reason: String) {
@@ -285,29 +297,50 @@ private final class ThreadPool: @unchecked Sendable {
 
 /// One queued submission. The worker calls `execute` then, once it counts
 /// itself free, `publish`, so a caller woken by the result finds the thread
-/// ready for reuse. Not generic, so queueing costs no metadata look-ups.
-private final class WorkItem {
+/// ready for reuse. The queue holds this non-generic base (no metadata
+/// look-ups while queueing); a subclass holds the caller's closure as it
+/// came, so a submit allocates no wrapping closure.
+private class WorkItem {
     private let future: AnyFuture
-    private let work: @Sendable (Int) throws -> any Sendable
     private var outcome: Result<any Sendable, any Error>?
 
-    init(future: AnyFuture, work: @escaping @Sendable (Int) throws -> any Sendable) {
-        self.future = future
-        self.work = work
-    }
+    init(future: AnyFuture) { self.future = future }
 
-    func execute(slot: Int) {
+    /// The work itself; subclasses call their closure.
+    func run(slot: Int) throws -> any Sendable { preconditionFailure("WorkItem.run is abstract") }
+
+    final func execute(slot: Int) {
         guard (try? future.setRunningOrNotifyCancel()) == true else { return }
-        outcome = Result { try work(slot) }
+        outcome = Result { try run(slot: slot) }
     }
 
-    func publish() {
+    final func publish() {
         if let outcome { try? future.finish(outcome) }
         outcome = nil
     }
 
-    func fail(_ error: any Error) { try? future.setException(error) }
-    func cancel() { future.cancel() }
+    final func fail(_ error: any Error) { try? future.setException(error) }
+    final func cancel() { future.cancel() }
+}
+
+/// Work that is not told its slot (`submit`).
+private final class PlainWorkItem<T: Sendable>: WorkItem {
+    private let work: @Sendable () throws -> T
+    init(future: Future<T>, work: @escaping @Sendable () throws -> T) {
+        self.work = work
+        super.init(future: future)
+    }
+    override func run(slot: Int) throws -> any Sendable { try work() }
+}
+
+/// Work that is told its slot (`submitSlotted`).
+private final class SlottedWorkItem<T: Sendable>: WorkItem {
+    private let work: @Sendable (Int) throws -> T
+    init(future: Future<T>, work: @escaping @Sendable (Int) throws -> T) {
+        self.work = work
+        super.init(future: future)
+    }
+    override func run(slot: Int) throws -> any Sendable { try work(slot) }
 }
 
 /// One value another module of this package hangs on an object of this
