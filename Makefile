@@ -25,7 +25,7 @@ static_build = log=$$(mktemp) && $(SWIFT) build $(RELEASE_FLAGS) --product $(1) 
 DEBIAN_DEPS := libpopt-dev pkg-config groff-base parallel openssh-server openssh-client slurm-wlm munge \
 	lintian man-db strace file
 
-.PHONY: all build deps test tsan lint-man install uninstall completions clean bench bench-core deb dist package-test
+.PHONY: all build deps test tsan lint-man install uninstall completions clean bench bench-core futures-bench deb dist package-test
 
 all: build
 
@@ -102,12 +102,14 @@ completions: build
 	mv completions/zsh.tmp completions/_pfutures
 	mv completions/fish.tmp completions/pfutures.fish
 
-bench: build bench-core
-	PFUTURES_BIN=$(BINARY) bench/run.sh
+bench: build futures-bench
+	PFUTURES_BIN=$(BINARY) FUTURES_BENCH="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/futures-bench" bench/run.sh
+
+futures-bench: deps
+	@$(call static_build,futures-bench)
 
 # Executor core alone: no-op submit -> result, Swift vs Python, same run.
-bench-core: deps
-	@$(call static_build,futures-bench)
+bench-core: futures-bench
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/futures-bench" 200000
 	python3 bench/futures_bench.py 200000
 

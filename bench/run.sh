@@ -24,7 +24,7 @@ seq 2000 > "$OUT/2000.txt"
 seq 2000 | sed 's/.*/echo & >\/dev\/null/' > "$OUT/2000-cmds.txt"
 seq 200 | sed 's/.*/0.05/' > "$OUT/200x0.05.txt"
 seq 500 > "$OUT/500.txt"
-RUNS=${BENCH_RUNS:-5}
+RUNS=${BENCH_RUNS:-5}  # runs of each command (interleaved rows: rounds of one run)
 
 # hyperfine NAME CMD... : one comparison, JSON kept for the table.
 bench() {
@@ -33,35 +33,50 @@ bench() {
         || { echo "bench: $name failed" >&2; return 1; }
 }
 
-# Start-up of the static binary, with no shell between hyperfine and the
-# command (-N) and many runs (each takes about a millisecond): empty input,
-# and one job, beside xargs.
-bench_direct() {
-    local name=$1; shift
-    hyperfine -N --warmup 20 --runs 300 --export-json "$OUT/$name.json" "$@" >/dev/null 2>&1 \
-        || { echo "bench: $name failed" >&2; return 1; }
+# NAME ROUNDS 'HYPERFINE OPTIONS' LABEL CMD [LABEL CMD]...: the commands
+# compared in ROUNDS hyperfine runs, in turn forwards and backwards, so that
+# a machine whose speed drifts (a shared VM does) weighs on every command
+# alike; the report pools the times of all rounds.
+alternate() {
+    local name=$1 rounds=$2 options=$3 round
+    shift 3
+    local -a forwards=() backwards=()
+    while [ $# -gt 0 ]; do forwards+=(-n "$1" "$2"); backwards=(-n "$1" "$2" "${backwards[@]}"); shift 2; done
+    rm -f "$OUT/$name".json "$OUT/$name".r*.json
+    for round in $(seq "$rounds"); do
+        local -a order=("${forwards[@]}")
+        [ $((round % 2)) = 0 ] && order=("${backwards[@]}")
+        # shellcheck disable=SC2086 # the options are words
+        hyperfine $options --export-json "$OUT/$name.r$round.json" "${order[@]}" >/dev/null 2>&1 \
+            || { echo "bench: $name failed" >&2; return 1; }
+    done
 }
-echo 1 > "$OUT/1.txt"
-bench_direct startup-empty \
-    -n pfutures "$PF run -a /dev/null true" \
-    -n xargs "xargs -a /dev/null -r true"
-bench_direct startup-one \
-    -n pfutures "$PF run -a $OUT/1.txt true" \
-    -n xargs "xargs -a $OUT/1.txt true"
 
-bench true-j2 \
-    -n pfutures "$PF run -j2 true < $OUT/2000.txt" \
-    -n xargs "xargs -P2 -n1 true < $OUT/2000.txt" \
-    -n parallel "parallel --will-cite -j2 true < $OUT/2000.txt" \
-    -n limit "$OUT/spawn_limit 2 exec true < $OUT/2000.txt"
+# Start-up of the static binary, with no shell between hyperfine and the
+# command (-N), 300 runs each in six alternating rounds (each takes about a
+# millisecond): empty input, and one job, beside xargs.
+echo 1 > "$OUT/1.txt"
+alternate startup-empty 6 "-N --warmup 10 --runs 50" \
+    pfutures "$PF run -a /dev/null true" \
+    xargs "xargs -a /dev/null -r true"
+alternate startup-one 6 "-N --warmup 10 --runs 50" \
+    pfutures "$PF run -a $OUT/1.txt true" \
+    xargs "xargs -a $OUT/1.txt true"
+
+# The spawn rows against the C loop, one run a round, interleaved.
+alternate true-j2 "$RUNS" "-S sh --runs 1" \
+    pfutures "$PF run -j2 true < $OUT/2000.txt" \
+    xargs "xargs -P2 -n1 true < $OUT/2000.txt" \
+    parallel "parallel --will-cite -j2 true < $OUT/2000.txt" \
+    limit "$OUT/spawn_limit 2 exec true < $OUT/2000.txt"
 bench true-j8 \
     -n pfutures "$PF run -j8 true < $OUT/2000.txt" \
     -n xargs "xargs -P8 -n1 true < $OUT/2000.txt" \
     -n limit "$OUT/spawn_limit 8 exec true < $OUT/2000.txt"
-bench shell-j2 \
-    -n pfutures "$PF run -j2 < $OUT/2000-cmds.txt" \
-    -n parallel "parallel --will-cite -j2 < $OUT/2000-cmds.txt" \
-    -n limit "$OUT/spawn_limit 2 shell < $OUT/2000-cmds.txt"
+alternate shell-j2 "$RUNS" "-S sh --runs 1" \
+    pfutures "$PF run -j2 < $OUT/2000-cmds.txt" \
+    parallel "parallel --will-cite -j2 < $OUT/2000-cmds.txt" \
+    limit "$OUT/spawn_limit 2 shell < $OUT/2000-cmds.txt"
 bench startup \
     -n pfutures "echo true | $PF run" \
     -n xargs "echo true | xargs -n1 true" \
@@ -90,10 +105,10 @@ bench pack-rm --prepare "$make_files" \
     -n parallel "parallel --will-cite -0 -X -j2 rm < $OUT/pack-names.bin"
 rm -rf "$PACK"
 
-bench pool-true \
-    -n thread "$PF run -j2 true < $OUT/2000.txt" \
-    -n process "$PF run --pool process -j2 true < $OUT/2000.txt" \
-    -n process-chunk16 "$PF run --pool process -j2 --chunksize 16 true < $OUT/2000.txt"
+alternate pool-true "$RUNS" "-S sh --runs 1" \
+    thread "$PF run -j2 true < $OUT/2000.txt" \
+    process "$PF run --pool process -j2 true < $OUT/2000.txt" \
+    process-chunk16 "$PF run --pool process -j2 --chunksize 16 true < $OUT/2000.txt"
 
 # Remote workers: 2000 x true over two loopback ssh hosts and over the
 # two-node test Slurm (salloc included), beside the local process pool, one
@@ -164,10 +179,29 @@ for kind in small large; do
 done
 rm -rf "$OUT/tree" "$OUT/copy"
 
-rss() { # peak RSS in KiB of streaming N records through -n 1000
-    seq "$1" | /usr/bin/time -f %M "$PF" run -j2 -n 1000 true 2>&1 >/dev/null | tail -1
-}
-rss100k=$(rss 100000)
-rss1m=$(rss 1000000)
+# Peak RSS (KiB, /usr/bin/time): the binary alone (--version: its mapped
+# code, the floor under every run), 20,000 jobs beside xargs, and records
+# streamed through -n 1000.
+peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+seq 20000 > "$OUT/20000.txt"
+{
+    echo "rss_version $(peak "$PF" --version)"
+    echo "rss_20k $(peak "$PF" run -j2 -a "$OUT/20000.txt" true)"
+    echo "rss_20k_xargs $(peak xargs -P2 -n1 -a "$OUT/20000.txt" true)"
+    seq 100000 > "$OUT/100k.txt"
+    echo "rss_100k $(peak "$PF" run -j2 -n 1000 -a "$OUT/100k.txt" true)"
+    seq 1000000 > "$OUT/1m.txt"
+    echo "rss_1m $(peak "$PF" run -j2 -n 1000 -a "$OUT/1m.txt" true)"
+} > "$OUT/measures.txt"
 
-python3 bench/report.py "$OUT" "$lines" "$rss100k" "$rss1m" | tee bench/RESULTS.md
+# The executor core alone: no-op submit -> result, Swift beside Python's
+# ThreadPoolExecutor, alternated three times (the figure is noisy on a
+# shared machine); the report takes each one's median.
+if [ -n "${FUTURES_BENCH:-}" ]; then
+    for _ in 1 2 3; do
+        echo "core_swift $("$FUTURES_BENCH" 200000 | cut -d' ' -f2)"
+        echo "core_python $(python3 bench/futures_bench.py 200000 | cut -d' ' -f2)"
+    done >> "$OUT/measures.txt"
+fi
+
+python3 bench/report.py "$OUT" "$lines" | tee bench/RESULTS.md
