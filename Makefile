@@ -108,10 +108,12 @@ bench: build futures-bench
 futures-bench: deps
 	@$(call static_build,futures-bench)
 
-# Executor core alone: no-op submit -> result, Swift vs Python, same run.
+# Executor core alone: no-op submit -> result, Swift vs Python and the C
+# floor (bench/core_limit.c), same run.
 bench-core: futures-bench
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/futures-bench" 200000
 	python3 bench/futures_bench.py 200000
+	mkdir -p bench/out && cc -O2 -pthread -o bench/out/core_limit bench/core_limit.c && bench/out/core_limit 200000
 
 clean:
 	rm -rf .build .build-tsan dist

@@ -112,7 +112,8 @@ print(f"| 20,000 x true, -j2 | {mib('rss_20k')} | {mib('rss_20k_xargs')} | < 4 M
 print(f"| 100k records, -n 1000 | {mib('rss_100k')} |  | flat |")
 print(f"| 1M records, -n 1000 | {mib('rss_1m')} |  | < 16 MiB |")
 if "core_swift" in measures:
-    swift, python = measure("core_swift"), measure("core_python")
-    print(f"\nExecutor core, no-op submit -> result (median of 3, alternated): Swift {swift:,} items/s, "
-          f"Python's ThreadPoolExecutor {python:,} items/s: {swift / python:.1f}x (target >= 20x).")
+    swift, python, c = measure("core_swift"), measure("core_python"), measure("core_c")
+    print(f"\nExecutor core, no-op submit -> result, 4 workers (median of 5, alternated): Swift {swift:,} items/s, "
+          f"Python's ThreadPoolExecutor {python:,} items/s: {swift / python:.1f}x (target >= 20x); "
+          f"the least a C thread pool does (bench/core_limit.c) {c:,} items/s, {c / python:.1f}x Python.")
 print("\nReproduce: `make bench` (BENCH_RUNS=N for more runs).")

@@ -195,12 +195,15 @@ seq 20000 > "$OUT/20000.txt"
 } > "$OUT/measures.txt"
 
 # The executor core alone: no-op submit -> result, Swift beside Python's
-# ThreadPoolExecutor, alternated three times (the figure is noisy on a
-# shared machine); the report takes each one's median.
+# ThreadPoolExecutor and the least a C thread pool does (bench/core_limit.c),
+# alternated five times (the figure is noisy on a shared machine); the
+# report takes each one's median.
 if [ -n "${FUTURES_BENCH:-}" ]; then
-    for _ in 1 2 3; do
+    cc -O2 -pthread -o "$OUT/core_limit" bench/core_limit.c
+    for _ in 1 2 3 4 5; do
         echo "core_swift $("$FUTURES_BENCH" 200000 | cut -d' ' -f2)"
         echo "core_python $(python3 bench/futures_bench.py 200000 | cut -d' ' -f2)"
+        echo "core_c $("$OUT/core_limit" 200000 | cut -d' ' -f2)"
     done >> "$OUT/measures.txt"
 fi
 

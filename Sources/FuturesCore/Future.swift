@@ -46,9 +46,10 @@ public class AnyFuture: @unchecked Sendable, Hashable {
     // and destroying its own: that was a third of a no-op submit's
     // allocations. A thread that has to block waits on a small observer
     // object made only then, so a future needs no condition variable.
-    private var state = State.pending
-    private var callbacks: [@Sendable () -> Void] = []
-    private var observers: [any CompletionObserver] = []
+    // Only under the future's mutex (so exclusivity checks cannot fire).
+    @exclusivity(unchecked) private var state = State.pending
+    @exclusivity(unchecked) private var callbacks: [@Sendable () -> Void] = []
+    @exclusivity(unchecked) private var observers: [any CompletionObserver] = []
 
     init() {}
 
@@ -72,7 +73,7 @@ public class AnyFuture: @unchecked Sendable, Hashable {
 
     /// The outcome, waiting up to `timeout` for it.
     /// - Throws: `CancelledError` if cancelled; `TimeoutError` if not done in time.
-    func waitForOutcome(_ timeout: Duration?) throws -> Result<any Sendable, any Error> {
+    @usableFromInline func waitForOutcome(_ timeout: Duration?) throws -> Result<any Sendable, any Error> {
         if let outcome = try doneOutcome() { return outcome }
         let deadline = Deadline.after(timeout)
         let waiter = CompletionCounter()
@@ -214,6 +215,7 @@ public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
     /// The work's value, waiting up to `timeout` (nil: forever) for it.
     /// - Throws: the work's own error; `CancelledError` if cancelled;
     ///   `TimeoutError` if not done in time.
+    @inlinable  // specialised where it is called: the value's cast is then a known type's
     public func result(timeout: Duration? = nil) throws -> Value {
         switch try waitForOutcome(timeout) {
         case .success(let value): return value as! Value  // only setResult(Value) stores one

@@ -12,7 +12,7 @@ import Glibc
 /// dropped without `shutdown` shuts down by itself (work already queued
 /// still runs, then its threads end), so no thread outlives its use.
 public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
-    private let pool: ThreadPool
+    @usableFromInline let pool: ThreadPool
 
     /// What other modules of this package attach to the pool (the task
     /// layer's stop switch); not part of the public API.
@@ -53,6 +53,7 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
     /// Queues `work`, starting a thread only when no started one is free.
     /// - Throws: `BrokenThreadPool` once an initializer failed;
     ///   `ExecutorShutdownError` after `shutdown`.
+    @inlinable  // specialised where it is called: no generic metadata look-ups per submit
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws -> Future<T> {
         let future = Future<T>()
         try pool.enqueue(PlainWorkItem(future: future, work: work))
@@ -83,22 +84,26 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
 /// The queue, threads, cap and slot numbers of one `ThreadPoolExecutor`;
 /// what its threads hold. A worker is the small loop in `work`.
 /// @unchecked Sendable: all mutable state is behind `lock`.
-private final class ThreadPool: @unchecked Sendable {
-    private var limit: Int
+@usableFromInline final class ThreadPool: @unchecked Sendable {
+    // Every `var` below is read and written only under `lock`, so the
+    // runtime's exclusivity checks on them can never fire; unchecked, they
+    // no longer cost a tenth of a no-op submit (the thread sanitizer still
+    // sees any access outside the lock).
+    @exclusivity(unchecked) private var limit: Int
     private let namePrefix: String
     private let initializer: (@Sendable () throws -> Void)?
     private let lock = ConditionLock()
-    private var queue: [WorkItem] = []
-    private var queueHead = 0
-    private var threads: [WorkerThread] = []  // started and not yet joined
-    private var started = 0
-    private var busy = 0       // threads running an item or still starting
-    private var running = 0    // items running: never above `limit`
-    private var slotTaken: [Bool] = []  // slot n is index n-1
-    private var waiting = 0    // threads blocked in lock.wait()
-    private var wakeups = 0    // signals sent and not yet taken by a waiter
-    private var isShutdown = false
-    private var broken: BrokenThreadPool?
+    @exclusivity(unchecked) private var queue: [WorkItem] = []
+    @exclusivity(unchecked) private var queueHead = 0
+    @exclusivity(unchecked) private var threads: [WorkerThread] = []  // started and not yet joined
+    @exclusivity(unchecked) private var started = 0
+    @exclusivity(unchecked) private var busy = 0       // threads running an item or still starting
+    @exclusivity(unchecked) private var running = 0    // items running: never above `limit`
+    @exclusivity(unchecked) private var slotTaken: [Bool] = []  // slot n is index n-1
+    @exclusivity(unchecked) private var waiting = 0    // threads blocked in lock.wait()
+    @exclusivity(unchecked) private var wakeups = 0    // signals sent and not yet taken by a waiter
+    @exclusivity(unchecked) private var isShutdown = false
+    @exclusivity(unchecked) private var broken: BrokenThreadPool?
 
     private var toldStartFailure = false
     private let onThreadStartFailure: (@Sendable (String) -> Void)?
@@ -116,7 +121,7 @@ private final class ThreadPool: @unchecked Sendable {
 
     /// Queues `item`, starting or waking a thread for it.
     /// - Throws: `BrokenThreadPool`, or `ExecutorShutdownError` after shutdown.
-    func enqueue(_ item: WorkItem) throws {
+    @usableFromInline func enqueue(_ item: WorkItem) throws {
         let failure: StartFailure? = try lock.withLock {
             if let broken { throw broken }
             if isShutdown { throw ExecutorShutdownError() }
@@ -300,11 +305,12 @@ private final class ThreadPool: @unchecked Sendable {
 /// ready for reuse. The queue holds this non-generic base (no metadata
 /// look-ups while queueing); a subclass holds the caller's closure as it
 /// came, so a submit allocates no wrapping closure.
-private class WorkItem {
+@usableFromInline class WorkItem {
     private let future: AnyFuture
-    private var outcome: Result<any Sendable, any Error>?
+    // Written by the one thread running the item, then read by it.
+    @exclusivity(unchecked) private var outcome: Result<any Sendable, any Error>?
 
-    init(future: AnyFuture) { self.future = future }
+    @usableFromInline init(future: AnyFuture) { self.future = future }
 
     /// The work itself; subclasses call their closure.
     func run(slot: Int) throws -> any Sendable { preconditionFailure("WorkItem.run is abstract") }
@@ -324,9 +330,9 @@ private class WorkItem {
 }
 
 /// Work that is not told its slot (`submit`).
-private final class PlainWorkItem<T: Sendable>: WorkItem {
+@usableFromInline final class PlainWorkItem<T: Sendable>: WorkItem {
     private let work: @Sendable () throws -> T
-    init(future: Future<T>, work: @escaping @Sendable () throws -> T) {
+    @usableFromInline init(future: Future<T>, work: @escaping @Sendable () throws -> T) {
         self.work = work
         super.init(future: future)
     }
