@@ -93,7 +93,10 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
     private let namePrefix: String
     private let initializer: (@Sendable () throws -> Void)?
     private let lock = ConditionLock()
-    @exclusivity(unchecked) private var queue: [WorkItem] = []
+    // A taken item's place is set to nil at once, so the worker holds the
+    // only reference and the item is freed outside the lock, not when the
+    // taken prefix is dropped under it.
+    @exclusivity(unchecked) private var queue: [WorkItem?] = []
     @exclusivity(unchecked) private var queueHead = 0
     @exclusivity(unchecked) private var threads: [WorkerThread] = []  // started and not yet joined
     @exclusivity(unchecked) private var started = 0
@@ -218,7 +221,7 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
     }
 
     private func takeQueueLocked() -> [WorkItem] {
-        let items = Array(queue[queueHead...])
+        let items = queue[queueHead...].compactMap { $0 }
         queue.removeAll()
         queueHead = 0
         return items
@@ -248,7 +251,7 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
         while true {
             if broken != nil { break }
             if queueHead < queue.count && running < limit {
-                let item = queue[queueHead]
+                guard let item = queue[queueHead].take() else { preconditionFailure("a queued item was taken twice") }
                 queueHead += 1
                 dropTakenPrefix(&queue, head: &queueHead)
                 busy += 1
