@@ -95,4 +95,31 @@ package final class ConditionLock: @unchecked Sendable {
 
     package func signal() { pthread_cond_signal(condition) }
     package func broadcast() { pthread_cond_broadcast(condition) }
+
+    /// Another condition variable on this lock, for threads that must be
+    /// woken apart from the others (a broadcast on one wakes none of them).
+    package func makeCondition() -> Condition { Condition(lock: self, mutex: mutex) }
+
+    /// A condition variable used with its `ConditionLock`'s mutex.
+    /// @unchecked Sendable: it owns the pthread condition, which is thread-safe.
+    package final class Condition: @unchecked Sendable {
+        private let lock: ConditionLock  // keeps the mutex alive
+        private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+        private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+        fileprivate init(lock: ConditionLock, mutex: UnsafeMutablePointer<pthread_mutex_t>) {
+            self.lock = lock
+            self.mutex = mutex
+            pthread_cond_init(condition, nil)
+        }
+
+        deinit {
+            pthread_cond_destroy(condition)
+            condition.deallocate()
+        }
+
+        /// Waits for a signal; the caller holds the lock. May wake spuriously.
+        package func wait() { pthread_cond_wait(condition, mutex) }
+        package func signal() { pthread_cond_signal(condition) }
+    }
 }

@@ -62,6 +62,10 @@ private final class Server: @unchecked Sendable {
     private let lock = ConditionLock()
     private let pause = ConditionLock()    // the heartbeat's own, so no task wakes it
     private var lanes: [UInt32: [WireTask]] = [:]   // queued tasks per slot
+    // Each lane sleeps on its own condition, so a task for one slot (or one
+    // ending) wakes no other lane: on `lock`'s own condition wait only
+    // those who wait for the running tasks to end.
+    private var laneWakers: [UInt32: ConditionLock.Condition] = [:]
     private var laneThreads: [WorkerThread] = []
     private var running = 0
     private var closing = false
@@ -155,10 +159,10 @@ private final class Server: @unchecked Sendable {
     /// first task; returns why when a thread cannot be had.
     private func enqueue(_ tasks: [WireTask]) -> ThreadStartError? {
         lock.withLock {
-            defer { lock.broadcast() }
             for task in tasks {
                 if lanes[task.slot] == nil {
                     let slot = task.slot
+                    laneWakers[slot] = lock.makeCondition()
                     do throws(ThreadStartError) {
                         laneThreads.append(try WorkerThread.start(name: "slot_\(slot)") { [self] in serveLane(slot) })
                     } catch {
@@ -167,6 +171,7 @@ private final class Server: @unchecked Sendable {
                     lanes[task.slot] = []
                 }
                 lanes[task.slot]!.append(task)
+                laneWakers[task.slot]?.signal()
             }
             return nil
         }
@@ -175,6 +180,7 @@ private final class Server: @unchecked Sendable {
     /// One slot's loop: its tasks in order, one at a time.
     private func serveLane(_ slot: UInt32) {
         lock.lock()
+        let waker = laneWakers[slot]!
         while true {
             if let task = lanes[slot]?.first {
                 lanes[slot]!.removeFirst()
@@ -188,7 +194,7 @@ private final class Server: @unchecked Sendable {
                 lock.unlock()
                 return
             } else {
-                lock.wait()
+                waker.wait()
             }
         }
     }
@@ -224,7 +230,7 @@ private final class Server: @unchecked Sendable {
     private func finishLanes() {
         let threads: [WorkerThread] = lock.withLock {
             closing = true
-            lock.broadcast()
+            for waker in laneWakers.values { waker.signal() }
             return laneThreads
         }
         for thread in threads { thread.join() }
