@@ -27,11 +27,22 @@ struct RunCommand {
         let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil || config.pipe != nil
         let control = RunControl(workerCap: config.workerCap, lookahead: paced ? 0 : min(config.workerCap, 64),
                                  halt: config.halt, stopsTasksOnSignal: config.copy != nil || !hosts.isEmpty)
-        do throws(ThreadStartError) { try SignalWatcher.start(for: control, deadline: Deadline.after(config.deadline)) } catch {
-            reportError("\(error)")
-            return ExitStatus.usage
+        // The signal and stdout watchers start with the first record (an
+        // empty run starts no thread), or now for a --deadline, which the
+        // signal watcher times.
+        let deadline = Deadline.after(config.deadline)
+        var watching = false
+        func startWatching() -> Bool {
+            if watching { return true }
+            watching = true
+            do throws(ThreadStartError) { try SignalWatcher.start(for: control, deadline: deadline) } catch {
+                reportError("\(error)")
+                return false
+            }
+            SignalWatcher.watchStdout(for: control)
+            return true
         }
-        SignalWatcher.watchStdout(for: control)
+        if deadline != nil && !startWatching() { return ExitStatus.usage }
 
         // A --memfree no machine state can meet would wait for ever, silently.
         if let wanted = config.minFreeMemory, let total = MachineLoad.totalMemory(), wanted > total {
@@ -138,7 +149,16 @@ struct RunCommand {
         // parallel resumes by these numbers, and {#} stays the same.
         var sequence = 0
         var lastStart: ContinuousClock.Instant?
+        // Every thread of the run is started by now or after the first record
+        // (so each has the run's signals blocked); until that record this
+        // thread alone takes a stop signal, and exits 128+N.
+        let exitsOnStopSignal = !watching && SignalWatcher.exitOnStopSignalsUntilFirstRecord()
+        if !exitsOnStopSignal && !startWatching() { return ExitStatus.usage }
         while !control.isStopping, let records = nextJob() {
+            if !watching {
+                SignalWatcher.leaveStopSignalsToTheWatcher()
+                guard startWatching() else { return ExitStatus.usage }
+            }
             let input = nextInput?()
             if nextInput != nil && input == nil { break }
             sequence += 1

@@ -21,6 +21,34 @@ enum SignalWatcher {
         signal(SIGXFSZ, SIG_IGN)  // a file-size limit is an EFBIG we handle (jobs get the default back)
     }
 
+    /// Until the first record nothing has started that a stop signal must
+    /// wait for, so no watching thread is needed (an empty run starts
+    /// none): the calling thread takes SIGINT, SIGTERM and SIGHUP itself and
+    /// exits 128+N at once, as the run would. False, changing nothing, when
+    /// one of them is ignored (by the caller's shell: the watcher must still
+    /// see it) or handled, and the watcher has to start now.
+    static func exitOnStopSignalsUntilFirstRecord() -> Bool {
+        for signo in stopping {
+            var action = sigaction()
+            guard sigaction(signo, nil, &action) == 0, action.__sigaction_handler.sa_handler == nil else { return false }
+        }
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { signo in _exit(128 + signo) }  // async-signal-safe
+        sigemptyset(&action.sa_mask)
+        for signo in stopping { sigaction(signo, &action, nil) }
+        var set = signalSet(stopping)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        return true
+    }
+
+    /// Hands the stop signals back to the watcher, with their default
+    /// action (after `exitOnStopSignalsUntilFirstRecord`).
+    static func leaveStopSignalsToTheWatcher() {
+        var set = signalSet(stopping)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        for signo in stopping { signal(signo, SIG_DFL) }
+    }
+
     /// Starts the watching thread for `run`.
     /// - Throws: `ThreadStartError` when no thread can be had.
     static func start(for run: RunControl, deadline: Deadline?) throws(ThreadStartError) {
@@ -63,10 +91,10 @@ enum SignalWatcher {
         }
     }
 
-    private static func signalSet() -> sigset_t {
+    private static func signalSet(_ signals: [Int32] = stopping + capping) -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
-        for signo in stopping + capping { sigaddset(&set, signo) }
+        for signo in signals { sigaddset(&set, signo) }
         return set
     }
 }

@@ -29,6 +29,29 @@ import Testing
         #expect(h.eventually(10) { processes(matching: marker, programOnly: true).isEmpty })
     }
 
+    /// Before the first record nothing has started (and no watching thread
+    /// runs): a stop signal still ends the run with 128+N, an exit, not a
+    /// death by the signal; SIGUSR1 there changes the cap and kills nothing.
+    @Test(arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130)), (SIGHUP, Int32(129)), (SIGUSR1, Int32(0))])
+    func signalWhileWaitingForTheFirstRecord(signal: Int32, status: Int32) throws {
+        let h = try Harness()
+        let pipe = Pipe()
+        let (process, out, err) = try h.start(["run", "touch"], stdin: pipe.fileHandleForReading)
+        // Blocked in poll(2) (syscall 7) on its empty stdin.
+        let pid = process.processIdentifier
+        #expect(h.eventually { (try? String(contentsOfFile: "/proc/\(pid)/syscall", encoding: .utf8))?.hasPrefix("7 ") == true })
+        kill(pid, signal)
+        if signal == SIGUSR1 {
+            #expect(h.eventually { (try? String(contentsOfFile: "/proc/\(pid)/syscall", encoding: .utf8))?.hasPrefix("7 ") == true })
+            pipe.fileHandleForWriting.write(Data("ran\n".utf8))
+        }
+        try? pipe.fileHandleForWriting.close()
+        let r = h.collect(process, arguments: ["signal \(signal) before any record"], out: out, err: err)
+        #expect(process.terminationReason == .exit, "pfutures exits, it is not killed by the signal")
+        #expect(r.status == status, "\(r)")
+        #expect(h.exists("ran") == (signal == SIGUSR1), "a job ran only after SIGUSR1")
+    }
+
     @Test func sigintReachesJobsWhenPfuturesStartedWithItIgnored() throws {
         // `pfutures run ... &` in a script starts with SIGINT ignored; a
         // SIGINT sent to it must still stop its jobs (#15).
