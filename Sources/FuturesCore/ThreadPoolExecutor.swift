@@ -244,12 +244,8 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
         }
         lock.lock()
         busy -= 1  // started: free to take work
-        // The item that ran last, not yet published: published outside the
-        // lock once this thread has counted itself free and taken its next
-        // item, so a busy thread takes the pool's lock once per item.
-        var ran: WorkItem?
         while true {
-            if broken != nil { break }
+            if broken != nil { lock.unlock(); return }
             if queueHead < queue.count && running < limit {
                 guard let item = queue[queueHead].take() else { preconditionFailure("a queued item was taken twice") }
                 queueHead += 1
@@ -258,28 +254,27 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
                 running += 1
                 let slot = takeSlotLocked()
                 lock.unlock()
-                ran?.publish()
                 item.execute(slot: slot)
-                ran = item
-                lock.lock()
-                busy -= 1
-                running -= 1
-                slotTaken[slot - 1] = false
-            } else if let finished = ran {
-                // Nothing to take now: publish before sleeping or ending.
-                ran = nil
-                lock.unlock()
-                finished.publish()
+                lock.withLock {
+                    busy -= 1
+                    running -= 1
+                    slotTaken[slot - 1] = false
+                }
+                // Published before this thread takes another item: the result's
+                // callbacks (a --halt, an exit 255) may cancel what is queued.
+                item.publish()
                 lock.lock()
             } else if queueHead == queue.count && isShutdown {
-                break
+                lock.unlock()
+                return
             } else if started > limit {
                 // The cap came down (SIGUSR2, a shortage of threads or
                 // processes): an idle thread above it ends, giving back what
                 // it holds; nobody needs to join it.
                 started -= 1
                 if let mine = threads.firstIndex(where: { $0.isCurrent }) { threads.remove(at: mine).detach() }
-                break
+                lock.unlock()
+                return
             } else {
                 waiting += 1
                 lock.wait()
@@ -287,8 +282,6 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
                 if wakeups > 0 { wakeups -= 1 }
             }
         }
-        lock.unlock()
-        ran?.publish()
     }
 
     private func breakPool(reason: String) {

@@ -20,6 +20,23 @@ import Glibc
         #expect(executor.threadCount == 1, "one job at a time needs one thread")
     }
 
+    @Test func aDoneCallbackCancelsWhatIsQueuedBeforeItsThreadTakesMore() throws {
+        // As --halt does: the first item's callback shuts the pool down,
+        // cancelling what is queued, which must then never run, not even on
+        // the thread that ran the first.
+        let executor = ThreadPoolExecutor(maxWorkers: 1)
+        defer { executor.shutdown() }
+        let gate = DispatchSemaphore(value: 0)
+        let first = try executor.submit { gate.wait() }
+        let rest = try (0..<3).map { i in try executor.submit { i } }
+        first.addDoneCallback { _ in executor.shutdown(wait: false, cancelFutures: true) }
+        gate.signal()
+        try first.result(timeout: .seconds(30))
+        executor.shutdown()  // joins the thread: its callback has run
+        let cancelled = rest.filter { $0.isCancelled }.count
+        #expect(cancelled == rest.count, "the queued items were cancelled, none ran")
+    }
+
     @Test func threadsAreNamedWithThePrefix() throws {
         let executor = ThreadPoolExecutor(maxWorkers: 1, threadNamePrefix: "crunch")
         defer { executor.shutdown() }
