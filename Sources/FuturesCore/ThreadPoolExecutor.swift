@@ -263,6 +263,9 @@ public final class ThreadPoolExecutor: ClosureExecutor, Sendable {
                 // Published before this thread takes another item: the result's
                 // callbacks (a --halt, an exit 255) may cancel what is queued.
                 item.publish()
+                // The last reference (and what the work captured) goes here,
+                // not under the lock: a deinit may use this pool.
+                _ = consume item
                 lock.lock()
             } else if queueHead == queue.count && isShutdown {
                 lock.unlock()

@@ -27,9 +27,9 @@ struct RunCommand {
         let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil || config.pipe != nil
         let control = RunControl(workerCap: config.workerCap, lookahead: paced ? 0 : min(config.workerCap, 64),
                                  halt: config.halt, stopsTasksOnSignal: config.copy != nil || !hosts.isEmpty)
-        // The signal and stdout watchers start with the first record (an
-        // empty run starts no thread), or now for a --deadline, which the
-        // signal watcher times.
+        // The signal and stdout watchers start with the first record when
+        // that record alone makes a job and nothing before it reads ahead or
+        // draws (an empty run starts no thread); otherwise now.
         let deadline = Deadline.after(config.deadline)
         var watching = false
         func startWatching() -> Bool {
@@ -42,7 +42,7 @@ struct RunCommand {
             SignalWatcher.watchStdout(for: control)
             return true
         }
-        if deadline != nil && !startWatching() { return ExitStatus.usage }
+        if !watchersCanWaitForFirstRecord && !startWatching() { return ExitStatus.usage }
 
         // A --memfree no machine state can meet would wait for ever, silently.
         if let wanted = config.minFreeMemory, let total = MachineLoad.totalMemory(), wanted > total {
@@ -157,7 +157,13 @@ struct RunCommand {
         while !control.isStopping, let records = nextJob() {
             if !watching {
                 SignalWatcher.leaveStopSignalsToTheWatcher()
-                guard startWatching() else { return ExitStatus.usage }
+                if !startWatching() {  // said why; the record read is accounted for, as on a stop
+                    control.recordOwnFailure()
+                    sequence += 1
+                    control.jobRead()
+                    runner.cancelled(sequence: sequence, records: records)
+                    break
+                }
             }
             let input = nextInput?()
             if nextInput != nil && input == nil { break }
@@ -199,6 +205,17 @@ struct RunCommand {
         progress?.finish()
         for line in control.summaryLines() { reportError(line) }
         return control.exitStatus
+    }
+
+    /// Whether the signal and stdout watchers may start with the first
+    /// record: until it, a stop signal ends pfutures with 128+N at once,
+    /// which is all the run would do only when nothing is read ahead (no
+    /// `:::` sources, --header, --shuf or --pipe), the first record alone
+    /// makes a job (no -n, -L, -X, -m, nor copy's -0 pairs), nothing draws
+    /// (--progress) and nothing is timed (--deadline).
+    private var watchersCanWaitForFirstRecord: Bool {
+        config.deadline == nil && config.progress == nil && !config.shuffle && !config.header && config.sources.isEmpty
+            && config.pipe == nil && !config.packs && !config.recordsPerJobGiven && config.recordsPerJob == 1
     }
 
     /// Why the pipes a run needs cannot be made, if they cannot: tries

@@ -52,6 +52,33 @@ import Testing
         #expect(h.exists("ran") == (signal == SIGUSR1), "a job ran only after SIGUSR1")
     }
 
+    /// Options that read ahead before a job can start (--shuf reads all
+    /// input; -n 2 waits for a second record) stop on a signal as the run
+    /// does: 128+N, not a death by the signal, and -n's first job, read in
+    /// part, is accounted for in --events.
+    @Test(arguments: [["--shuf"], ["-n", "2"]])
+    func stopSignalWhileReadingAheadStopsTheRun(options: [String]) throws {
+        let h = try Harness()
+        let pipe = Pipe()
+        let (process, out, err) = try h.start(["run", "--events", "events"] + options + ["touch"],
+                                              stdin: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data("ran\n".utf8))
+        let pid = process.processIdentifier
+        #expect(h.eventually { (try? String(contentsOfFile: "/proc/\(pid)/syscall", encoding: .utf8))?.hasPrefix("7 ") == true })
+        kill(pid, SIGTERM)
+        let ended = h.eventually { !process.isRunning }
+        try? pipe.fileHandleForWriting.close()
+        let r = h.collect(process, arguments: options + ["SIGTERM while reading"], out: out, err: err)
+        #expect(ended, "pfutures ended on the signal, not at the end of its input")
+        #expect(process.terminationReason == .exit)
+        #expect(r.status == 143, "\(r)")
+        #expect(!h.exists("ran"), "no job started")
+        if options.first == "-n" {
+            let events = String(decoding: h.read("events"), as: UTF8.self)
+            #expect(events.contains("\"seq\":1"), "the record read is accounted for: \(events)")
+        }
+    }
+
     @Test func sigintReachesJobsWhenPfuturesStartedWithItIgnored() throws {
         // `pfutures run ... &` in a script starts with SIGINT ignored; a
         // SIGINT sent to it must still stop its jobs (#15).
