@@ -5,6 +5,7 @@
 PREFIX ?= /usr/local
 SWIFT  ?= swift
 BINARY := .build/release/pfutures
+FUTURES_BENCH := .build/release/futures-bench
 # Fully static (Swift runtime, glibc, popt's libpopt.a): the binary runs on any
 # Linux of its architecture and starts without a dynamic loader.
 # Generic types' metadata through direct accessors rather than demangled at
@@ -103,7 +104,7 @@ completions: build
 	mv completions/fish.tmp completions/pfutures.fish
 
 bench: build futures-bench
-	PFUTURES_BIN=$(BINARY) FUTURES_BENCH="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/futures-bench" bench/run.sh
+	PFUTURES_BIN=$(BINARY) FUTURES_BENCH=$(FUTURES_BENCH) bench/run.sh
 
 futures-bench: deps
 	@$(call static_build,futures-bench)
@@ -111,7 +112,7 @@ futures-bench: deps
 # Executor core alone: no-op submit -> result, Swift vs Python and the C
 # floor (bench/core_limit.c), same run.
 bench-core: futures-bench
-	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/futures-bench" 200000
+	$(FUTURES_BENCH) 200000
 	python3 bench/futures_bench.py 200000
 	mkdir -p bench/out && cc -O2 -pthread -o bench/out/core_limit bench/core_limit.c && bench/out/core_limit 200000
 

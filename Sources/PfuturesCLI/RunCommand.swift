@@ -33,7 +33,6 @@ struct RunCommand {
         let deadline = Deadline.after(config.deadline)
         var watching = false
         func startWatching() -> Bool {
-            if watching { return true }
             watching = true
             do throws(ThreadStartError) { try SignalWatcher.start(for: control, deadline: deadline) } catch {
                 reportError("\(error)")
@@ -42,7 +41,8 @@ struct RunCommand {
             SignalWatcher.watchStdout(for: control)
             return true
         }
-        if !watchersCanWaitForFirstRecord && !startWatching() { return ExitStatus.usage }
+        let watchLater = watchersCanWaitForFirstRecord && SignalWatcher.stopSignalsAtTheirDefaults
+        if !watchLater && !startWatching() { return ExitStatus.usage }
 
         // A --memfree no machine state can meet would wait for ever, silently.
         if let wanted = config.minFreeMemory, let total = MachineLoad.totalMemory(), wanted > total {
@@ -152,8 +152,7 @@ struct RunCommand {
         // Every thread of the run is started by now or after the first record
         // (so each has the run's signals blocked); until that record this
         // thread alone takes a stop signal, and exits 128+N.
-        let exitsOnStopSignal = !watching && SignalWatcher.exitOnStopSignalsUntilFirstRecord()
-        if !exitsOnStopSignal && !startWatching() { return ExitStatus.usage }
+        if watchLater { SignalWatcher.exitOnStopSignalsUntilFirstRecord() }
         while !control.isStopping, let records = nextJob() {
             if !watching {
                 SignalWatcher.leaveStopSignalsToTheWatcher()
@@ -207,8 +206,8 @@ struct RunCommand {
         return control.exitStatus
     }
 
-    /// Whether the signal and stdout watchers may start with the first
-    /// record: until it, a stop signal ends pfutures with 128+N at once,
+    /// Whether the run lets the signal and stdout watchers start with the
+    /// first record: until it, a stop signal ends pfutures with 128+N at once,
     /// which is all the run would do only when nothing is read ahead (no
     /// `:::` sources, --header, --shuf or --pipe), the first record alone
     /// makes a job (no -n, -L, -X, -m, nor copy's -0 pairs), nothing draws

@@ -21,24 +21,27 @@ enum SignalWatcher {
         signal(SIGXFSZ, SIG_IGN)  // a file-size limit is an EFBIG we handle (jobs get the default back)
     }
 
+    /// True when SIGINT, SIGTERM and SIGHUP have their default action: not
+    /// ignored by the caller's shell (the watcher must then see them: jobs
+    /// get them back) nor handled.
+    static var stopSignalsAtTheirDefaults: Bool {
+        stopping.allSatisfy { signo in
+            var action = sigaction()
+            return sigaction(signo, nil, &action) == 0 && action.__sigaction_handler.sa_handler == nil
+        }
+    }
+
     /// Until the first record nothing has started that a stop signal must
     /// wait for, so no watching thread is needed (an empty run starts
     /// none): the calling thread takes SIGINT, SIGTERM and SIGHUP itself and
-    /// exits 128+N at once, as the run would. False, changing nothing, when
-    /// one of them is ignored (by the caller's shell: the watcher must still
-    /// see it) or handled, and the watcher has to start now.
-    static func exitOnStopSignalsUntilFirstRecord() -> Bool {
-        for signo in stopping {
-            var action = sigaction()
-            guard sigaction(signo, nil, &action) == 0, action.__sigaction_handler.sa_handler == nil else { return false }
-        }
+    /// exits 128+N at once, as the run would.
+    static func exitOnStopSignalsUntilFirstRecord() {
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { signo in _exit(128 + signo) }  // async-signal-safe
         sigemptyset(&action.sa_mask)
         for signo in stopping { sigaction(signo, &action, nil) }
         var set = signalSet(stopping)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        return true
     }
 
     /// Hands the stop signals back to the watcher, with their default

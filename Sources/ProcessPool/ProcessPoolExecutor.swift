@@ -484,13 +484,25 @@ final class ProcessPoolCore: @unchecked Sendable {
         }
         let tell: Bool = lock.withLock {
             links.removeAll { $0 === link }
-            let held = links.reduce(0) { $0 + $1.slots.count }
-            if held == 0 { breakLocked(reason) } else { slotLimit = held }
-            lock.broadcast()
-            defer { toldStartFailure = true }
-            return held > 0 && !toldStartFailure
+            defer { lock.broadcast() }
+            return goOnWithoutLocked(because: reason)
         }
         if tell { onWorkerStartFailure?("\(reason); going on with the workers running") }
+    }
+
+    /// A local worker the pool cannot have (it could not start, or ended for
+    /// want of a thread), already out of `links`: the pool holds at most the
+    /// slots of the workers it has, or, with none, is broken. True when that
+    /// is to be said (the first time only).
+    private func goOnWithoutLocked(because reason: String) -> Bool {
+        let held = links.reduce(0) { $0 + $1.slots.count }
+        guard held > 0 else {
+            breakLocked(reason)
+            return false
+        }
+        slotLimit = held
+        defer { toldStartFailure = true }
+        return !toldStartFailure
     }
 
     /// How long a worker may take to say HELLO before it counts as silent.
@@ -575,16 +587,7 @@ final class ProcessPoolCore: @unchecked Sendable {
             links.removeAll { $0 === link }
             // A worker without threads is one the pool cannot have: go on
             // with the others (said once), as when a worker cannot start.
-            if link.endedForWantOfThreads && link.launcher.isLocal {
-                let held = links.reduce(0) { $0 + $1.slots.count }
-                if held > 0 {
-                    slotLimit = held
-                    tellShortage = !toldStartFailure
-                    toldStartFailure = true
-                } else {
-                    breakLocked(ending)
-                }
-            }
+            if link.endedForWantOfThreads && link.launcher.isLocal { tellShortage = goOnWithoutLocked(because: ending) }
             var reason = link.deathReason ?? failure ?? ending
             var hostLost: String?
             if let host = link.host {

@@ -61,11 +61,14 @@ private final class Server: @unchecked Sendable {
     private let stop = StopSwitch()
     private let lock = ConditionLock()
     private let pause = ConditionLock()    // the heartbeat's own, so no task wakes it
-    private var lanes: [UInt32: [WireTask]] = [:]   // queued tasks per slot
-    // Each lane sleeps on its own condition, so a task for one slot (or one
-    // ending) wakes no other lane: on `lock`'s own condition wait only
-    // those who wait for the running tasks to end.
-    private var laneWakers: [UInt32: ConditionLock.Condition] = [:]
+    /// One slot's queued tasks, and the condition its thread sleeps on: a
+    /// task for one slot (or one ending) wakes no other lane; on `lock`'s
+    /// own condition wait only those who wait for the running tasks to end.
+    private struct Lane {
+        var tasks: [WireTask] = []
+        let waker: ConditionLock.Condition
+    }
+    private var lanes: [UInt32: Lane] = [:]
     private var laneThreads: [WorkerThread] = []
     private var running = 0
     private var closing = false
@@ -115,7 +118,7 @@ private final class Server: @unchecked Sendable {
                     if enqueue(tasks) != nil {
                         // No thread for a slot: running tasks finish; those not
                         // started go back unanswered, for pfutures to hand on.
-                        lock.withLock { for slot in lanes.keys { lanes[slot] = [] } }
+                        lock.withLock { for slot in lanes.keys { lanes[slot]!.tasks = [] } }
                         finishLanes()
                         return WorkerServer.noThreadStatus
                     }
@@ -162,16 +165,15 @@ private final class Server: @unchecked Sendable {
             for task in tasks {
                 if lanes[task.slot] == nil {
                     let slot = task.slot
-                    laneWakers[slot] = lock.makeCondition()
+                    lanes[slot] = Lane(waker: lock.makeCondition())
                     do throws(ThreadStartError) {
                         laneThreads.append(try WorkerThread.start(name: "slot_\(slot)") { [self] in serveLane(slot) })
                     } catch {
                         return error
                     }
-                    lanes[task.slot] = []
                 }
-                lanes[task.slot]!.append(task)
-                laneWakers[task.slot]?.signal()
+                lanes[task.slot]!.tasks.append(task)
+                lanes[task.slot]!.waker.signal()
             }
             return nil
         }
@@ -180,10 +182,10 @@ private final class Server: @unchecked Sendable {
     /// One slot's loop: its tasks in order, one at a time.
     private func serveLane(_ slot: UInt32) {
         lock.lock()
-        let waker = laneWakers[slot]!
+        let waker = lanes[slot]!.waker
         while true {
-            if let task = lanes[slot]?.first {
-                lanes[slot]!.removeFirst()
+            if let task = lanes[slot]!.tasks.first {
+                lanes[slot]!.tasks.removeFirst()
                 running += 1
                 lock.unlock()
                 perform(task)
@@ -219,8 +221,8 @@ private final class Server: @unchecked Sendable {
     /// Answers every queued task as cancelled (STOP, or the end).
     private func cancelQueued() {
         let dropped: [WireTask] = lock.withLock {
-            let all = lanes.values.flatMap { $0 }
-            for slot in lanes.keys { lanes[slot] = [] }
+            let all = lanes.values.flatMap(\.tasks)
+            for slot in lanes.keys { lanes[slot]!.tasks = [] }
             return all
         }
         for task in dropped { out.send(.result(id: task.id, status: .cancelled, bytes: [])) }
@@ -230,7 +232,7 @@ private final class Server: @unchecked Sendable {
     private func finishLanes() {
         let threads: [WorkerThread] = lock.withLock {
             closing = true
-            for waker in laneWakers.values { waker.signal() }
+            for lane in lanes.values { lane.waker.signal() }
             return laneThreads
         }
         for thread in threads { thread.join() }
