@@ -88,6 +88,10 @@ package struct Job: PoolTask, Equatable {
     /// Runs one attempt (see `attempt(in:)`); never throws: every end is a `JobResult`.
     package func run(in context: any TaskContext) -> JobResult { attempt(in: context) }
 
+    /// A job that did not succeed may stop the run (--halt, exit 255), so
+    /// the job queued behind it waits for the run's word.
+    package static func asksBeforeNextTask(after output: JobResult) -> Bool { !output.outcome.succeeded }
+
     /// How the job is shown: `-t`, `--dry-run`, the job log's Command.
     package var command: [UInt8] {
         switch action {

@@ -21,7 +21,6 @@ struct RunCommand {
         }
         guard let hosts = remoteHosts() else { return ExitStatus.usage }
         SignalWatcher.blockSignals()
-        // Pacing decides each start when it happens, so it queues nothing ahead.
         // Pacing decides each start when it happens; --pipe holds at most a
         // block per running job: neither queues anything ahead.
         let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil || config.pipe != nil
@@ -318,12 +317,15 @@ struct RunCommand {
             guard let executable = currentExecutable() else { return nil }
             // -j0 asks for no cap; worker processes still need a number.
             let cap = config.workerCap == Int.max ? 4 * processorCount : config.workerCap
-            // No job waits in a worker behind a running one (no prefetch):
-            // a long job must not hold back one that another slot could run,
-            // and after an exit 255 or --halt nothing queued may start. Only
-            // --chunksize, asked for, hands a slot several jobs at once.
+            // Each slot gets its next job while it runs one, so it never
+            // waits for the round trip. A job that fails holds its slot until
+            // the run has seen it (--halt fail=, exit 255); a halt that counts
+            // successes or all jobs could come after any job, so then nothing
+            // waits in a worker. A job queued behind a long one is taken back
+            // when another slot has nothing to do.
+            let prefetch = config.halt.map { $0.counting == .fail } ?? true ? 1 : 0
             return ProcessPoolExecutor(maxWorkers: cap, launcher: .local(executable: executable),
-                                       chunksize: config.chunksize,
+                                       chunksize: config.chunksize, prefetch: prefetch,
                                        maxTasksPerChild: config.maxTasksPerChild, initializer: initializer,
                                        heartbeat: Heartbeat(window: config.workerTimeout),
                                        onWorkerStartFailure: { reportError($0) })

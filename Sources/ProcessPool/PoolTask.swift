@@ -33,6 +33,11 @@ public protocol PoolTask: Sendable {
     /// The output from `encode(output:)` bytes.
     /// - Throws: when the bytes are not such an output.
     static func decodeOutput(_ bytes: [UInt8]) throws -> Output
+    /// True when the submitter must see `output` before the worker starts
+    /// a task queued behind this one (prefetch, chunksize): its callbacks
+    /// may stop the pool, as a failed job does under `--halt` or with exit
+    /// 255. A task that threw always asks.
+    static func asksBeforeNextTask(after output: Output) -> Bool
 }
 
 extension PoolTask {
@@ -40,6 +45,8 @@ extension PoolTask {
     public static var taskName: String { String(describing: Self.self) }
     /// By default the pool announces the start.
     public static var reportsOwnStart: Bool { false }
+    /// By default no output stops the pool.
+    public static func asksBeforeNextTask(after output: Output) -> Bool { false }
 }
 
 /// Which output stream of a task's process bytes came from.

@@ -7,8 +7,12 @@
 //                monitor thread ── HEARTBEAT ─► every worker; kills the silent
 //
 // The cap is the number of slots; each worker holds some of the slot numbers
-// 1...cap and runs one task per slot (queueing up to 2 × chunksize per slot
-// so a worker never idles during the round trip). Under the lock the pool
+// 1...cap and runs one task per slot, with up to chunksize × (1 + prefetch)
+// queued behind it so a worker never idles during the round trip: a task
+// that asks (PoolTask.asksBeforeNextTask) holds its lane until the pool has
+// run its callbacks (RESUME), and a task queued behind another is recalled
+// when a slot has nothing to do or the cap drops below its slot (RECALL).
+// Under the lock the pool
 // only decides; spawning, writing frames, finishing futures and observer
 // calls happen outside it. A worker that dies or goes silent fails exactly
 // the tasks it had started (BrokenProcessPool, taskWasRunning); those it
@@ -269,6 +273,7 @@ final class ProcessPoolCore: @unchecked Sendable {
     private struct Plan {
         var starts: [WorkerLink] = []
         var sends: [(WorkerLink, slot: Int, [PendingTask])] = []
+        var recalls: [(WorkerLink, id: UInt64)] = []
         var ends: [WorkerLink] = []
         var failed: [PendingTask] = []
     }
@@ -281,6 +286,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                 let tasks = batch.map { WireTask(id: $0.id, slot: UInt32(slot), name: $0.name, payload: $0.payload(slot)) }
                 link.write(Frame.jobs(tasks).encoded())
             }
+            for (link, id) in plan.recalls { link.write(Frame.recall(id: id).encoded()) }
             for link in plan.ends { link.end() }
             if !plan.failed.isEmpty, let failure = brokenError {
                 for pending in plan.failed { try? pending.future.finish(.failure(failure)) }
@@ -325,6 +331,7 @@ final class ProcessPoolCore: @unchecked Sendable {
             }
             if plan.starts.isEmpty { assignLocked(&plan, behindRunning: true) }
         }
+        recallLocked(&plan)
         // A worker still running tasks is ended once idle, so that STOP
         // (stopRunningTasks after shutdown) still reaches it.
         if isShutdown && queueHead == queue.count {
@@ -387,12 +394,14 @@ final class ProcessPoolCore: @unchecked Sendable {
     /// running tasks (up to 2 × chunksize per slot).
     private func assignLocked(_ plan: inout Plan, behindRunning: Bool) {
         let depthLimit = behindRunning ? chunksize * (1 + prefetch) : 1
+        let now = behindRunning ? monotonicNanoseconds() : 0
         while queueHead < queue.count {
             var best: (link: WorkerLink, slot: Int, depth: Int)?
             for link in links where link.state == .live {
                 for slot in link.slots where inCapLocked(slot) {
                     let depth = link.depth[slot] ?? 0
-                    if depth < depthLimit && (best == nil || (depth, slot) < (best!.depth, best!.slot)) {
+                    if depth < depthLimit && (best == nil || (depth, slot) < (best!.depth, best!.slot))
+                        && (depth == 0 || !runsSlowTaskLocked(link, slot: slot, now: now)) {
                         best = (link, slot, depth)
                     }
                 }
@@ -420,6 +429,43 @@ final class ProcessPoolCore: @unchecked Sendable {
             if let limit = maxTasksPerChild, link.assigned >= limit {
                 link.state = .ending
                 plan.ends.append(link)
+            }
+        }
+    }
+
+    /// A task queued behind one that has run this long is taken back: the
+    /// one ahead is no short job, and another slot may be free sooner.
+    private static let recallBehindRunningFor = Duration.milliseconds(50).nanoseconds
+
+    /// Whether `slot` of `link` runs a task started `recallBehindRunningFor` ago.
+    private func runsSlowTaskLocked(_ link: WorkerLink, slot: Int, now: Int64) -> Bool {
+        link.held.values.contains { $0.slot == slot && $0.started && now - $0.startedAt > Self.recallBehindRunningFor }
+    }
+
+    /// Takes back tasks queued behind others (RECALL): behind a task that
+    /// has run for `recallBehindRunningFor`, in a slot above the cap, or,
+    /// one per idle slot, when the queue is empty.
+    private func recallLocked(_ plan: inout Plan) {
+        var idle = queueHead < queue.count ? 0 : links.reduce(0) { total, link in
+            link.state == .live ? total + link.slots.filter { inCapLocked($0) && (link.depth[$0] ?? 0) == 0 }.count : total
+        }
+        let now = monotonicNanoseconds()
+        for link in links where (link.state == .live || link.state == .ending) && link.held.count > 1 {
+            let bySlot = link.slots.count == 1 ? [link.slots[0]: Array(link.held.values)]
+                                               : Dictionary(grouping: link.held.values, by: \.slot)
+            for (slot, tasks) in bySlot where tasks.count > 1 {
+                // A slot's first task is running or about to; those behind
+                // it wait, oldest first.
+                let ordered = tasks.sorted { $0.id < $1.id }
+                let ahead = ordered[0]
+                let slow = ahead.started && now - ahead.startedAt > Self.recallBehindRunningFor
+                let aboveCap = !inCapLocked(slot)
+                for pending in ordered.dropFirst() where !pending.started && !pending.recalling {
+                    guard slow || aboveCap || idle > 0 else { break }
+                    if !slow && !aboveCap { idle -= 1 }
+                    pending.recalling = true
+                    plan.recalls.append((link, pending.id))
+                }
             }
         }
     }
@@ -550,6 +596,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                 case .started(let id, let pid):
                     let pending: PendingTask? = lock.withLock {
                         link.held[id]?.started = true
+                        link.held[id]?.startedAt = monotonicNanoseconds()
                         link.held[id]?.pid = pid
                         return link.held[id]
                     }
@@ -558,13 +605,26 @@ final class ProcessPoolCore: @unchecked Sendable {
                 case .output(let id, let stream, let bytes):
                     let pending = lock.withLock { link.held[id] }
                     if let observer = pending?.observer { bytes.withUnsafeBytes { observer.taskOutput($0, stream: stream) } }
-                case .result(let id, let status, let bytes):
+                case .result(let id, let status, let held, let bytes):
                     let pending: PendingTask? = lock.withLock { link.held.removeValue(forKey: id) }
                     guard let pending else { throw ProtocolError("RESULT for task \(id), which the worker does not hold") }
+                    if status == .recalled {
+                        // Never started: back in line by its id, for any slot.
+                        lock.withLock {
+                            link.depth[pending.slot, default: 1] -= 1
+                            pending.recalling = false
+                            let at = queue[queueHead...].firstIndex { $0.id > pending.id } ?? queue.count
+                            queue.insert(pending, at: at)
+                        }
+                        dispatch()
+                        continue
+                    }
                     pending.complete(status, bytes)
-                    // The slot frees only now: a done-callback that stopped the
-                    // pool (pfutures' --halt) must come before any next task.
+                    // The slot frees only now, and a held lane goes on only
+                    // now: a done-callback that stopped the pool (pfutures'
+                    // --halt, exit 255) must come before any next task.
                     lock.withLock { link.depth[pending.slot, default: 1] -= 1 }
+                    if held { link.write(Frame.resume(slot: UInt32(pending.slot)).encoded()) }
                     dispatch()
                 case .initFailed(let why):
                     lock.withLock { breakLocked("initializer failed: \(why)") }

@@ -65,6 +65,10 @@ final class PendingTask: @unchecked Sendable {
     /// died before starting it, so it is queued again).
     var claimed = false
     var started = false
+    /// A RECALL for it is on its way to the worker holding it.
+    var recalling = false
+    /// When STARTED came (monotonic nanoseconds).
+    var startedAt: Int64 = 0
     /// The pid STARTED reported (0: none), the leader of the task's process group.
     var pid: Int32 = 0
 
@@ -86,7 +90,7 @@ final class PendingTask: @unchecked Sendable {
         case .threw:
             let message = String(decoding: bytes, as: UTF8.self)
             try? future.finish(.failure(RemoteTaskError(task: String(decoding: name, as: UTF8.self), message: message)))
-        case .cancelled:
+        case .cancelled, .recalled:  // a recalled task is queued again, never completed
             try? future.finish(.failure(CancelledError()))
         }
     }

@@ -1,4 +1,4 @@
-// Worker protocol v3: how a ProcessPoolExecutor and its worker processes
+// Worker protocol v4: how a ProcessPoolExecutor and its worker processes
 // talk, over one byte stream each way (the worker's stdin and stdout), so a
 // worker can equally be a local child, `ssh HOST pfutures …` or an `srun`
 // step. One worker process runs up to SLOTS tasks at once; every frame
@@ -11,7 +11,9 @@
 //   queue ──── JOBS (id, slot, task, payload)… ─────────────────► a lane per slot
 //   observer ◄ STARTED (id, pid) ◄─────────────────────────────── task begins
 //   observer ◄ OUTPUT (id, stream, bytes) ◄────────────────────── its output
-//   future  ◄─ RESULT (id, status, bytes) ◄────────────────────── its end
+//   future  ◄─ RESULT (id, status, held, bytes) ◄──────────────── its end
+//         ──── RESUME (slot) ───────────────────────────────────► a held lane goes on
+//         ──── RECALL (id) ─────────────────────────────────────► not started: RESULT recalled
 //         ──── DRAIN ───────────────────────────────────────────► queued: RESULT cancelled
 //         ──── STOP ────────────────────────────────────────────► stop switch fires;
 //                                                                 queued: RESULT cancelled
@@ -34,9 +36,22 @@
 // two small writes for a delayed ACK. Spread over hosts, a pool fails every
 // task a lost host held, announced or not (WorkerHost.swift).
 //
+// Queued tasks (prefetch, chunksize): a slot may hold tasks behind the one
+// it runs, so it never waits for the round trip. Two frames keep that from
+// changing what the submitter sees. A task whose output may stop the pool
+// (PoolTask.asksBeforeNextTask: a failed job under --halt or exit 255)
+// holds its lane: its RESULT says so, and the lane starts nothing more
+// until RESUME, which the parent sends once the result's callbacks have
+// run (they may have sent DRAIN or STOP first). And when a slot is idle
+// with nothing left to give it, or a slot is above a lowered cap, the
+// parent RECALLs a task queued behind another: a worker that has not
+// started it answers RESULT recalled, and the parent gives it to another
+// slot; one already started just runs.
+//
 // Versions: 2 put many tasks on one stream (slots, ids, heartbeats both
 // ways); 3 added a job's working directory, variables and stdin block to
-// the "job" payload (--workdir, --env, --pipe). Ends of different versions refuse each other
+// the "job" payload (--workdir, --env, --pipe); 4 added RESUME, RECALL and
+// RESULT's held flag. Ends of different versions refuse each other
 // at SETUP/HELLO with one message naming both.
 //
 // Frame (all integers little-endian):
@@ -59,14 +74,18 @@
 //   0x11  STOP         P→W  (empty)
 //   0x12  END          P→W  (empty)
 //   0x13  DRAIN        P→W  (empty): answer queued tasks CANCELLED, let running ones end
+//   0x14  RESUME       P→W  u32 slot: the lane a held RESULT paused may start its next task
+//   0x15  RECALL       P→W  (empty; id: the task): answer it RECALLED if not yet started
 //   0x20  STARTED      W→P  i32 pid (0: the task has no process)
 //   0x21  OUTPUT       W→P  u8 stream (1 stdout, 2 stderr) | bytes (the rest)
-//   0x22  RESULT       W→P  u8 status (ResultStatus) | bytes (the rest)
+//   0x22  RESULT       W→P  u8 status (ResultStatus) | u8 held (1: the lane waits for
+//                           RESUME) | bytes (the rest)
 //   0x23  INIT_FAILED  W→P  text (the rest): why the initializer failed
 //   0x24  GOODBYE      W→P  (empty): the worker is exiting cleanly after END
 //
 // RESULT status: 0 returned (bytes: the task's encoded output), 1 threw
-// (bytes: the error's text), 2 cancelled (DRAIN or STOP came before it started).
+// (bytes: the error's text), 2 cancelled (DRAIN or STOP came before it
+// started), 3 recalled (RECALL came before it started; it runs elsewhere).
 //
 // A task's payload is its own `encoded()` bytes; pfutures' built-in task
 // "job" is laid out in Sources/Jobs/JobWire.swift, beside its code.
@@ -80,7 +99,7 @@ import Glibc
 #endif
 
 /// The protocol version both ends put in SETUP and HELLO.
-public let workerProtocolVersion: UInt8 = 3
+public let workerProtocolVersion: UInt8 = 4
 /// The bytes that open SETUP and HELLO.
 package let workerProtocolMagic: [UInt8] = Array("PFW".utf8)
 /// The largest payload a frame may carry.
@@ -100,6 +119,8 @@ package enum ResultStatus: UInt8, Sendable {
     case threw = 1
     /// DRAIN or STOP came before it started; it never ran.
     case cancelled = 2
+    /// RECALL came before it started; the pool gives it to another slot.
+    case recalled = 3
 }
 
 /// One task in a JOBS frame.
@@ -125,16 +146,19 @@ package enum Frame: Sendable, Equatable {
     case stop
     case end
     case drain
+    case resume(slot: UInt32)
+    case recall(id: UInt64)
     case started(id: UInt64, pid: Int32)
     case output(id: UInt64, stream: TaskStream, bytes: [UInt8])
-    case result(id: UInt64, status: ResultStatus, bytes: [UInt8])
+    /// `held`: the task's lane starts nothing more until RESUME.
+    case result(id: UInt64, status: ResultStatus, held: Bool = false, bytes: [UInt8])
     case initFailed(String)
     case goodbye
 
     /// Type codes, as in the table above.
     package enum Kind: UInt8 {
         case hello = 0x01, setup = 0x02, heartbeat = 0x03
-        case jobs = 0x10, stop = 0x11, end = 0x12, drain = 0x13
+        case jobs = 0x10, stop = 0x11, end = 0x12, drain = 0x13, resume = 0x14, recall = 0x15
         case started = 0x20, output = 0x21, result = 0x22, initFailed = 0x23, goodbye = 0x24
     }
 
@@ -160,9 +184,12 @@ package enum Frame: Sendable, Equatable {
         case .stop: kind = .stop
         case .end: kind = .end
         case .drain: kind = .drain
+        case .resume(let slot): kind = .resume; w.u32(slot)
+        case .recall(let task): kind = .recall; id = task
         case .started(let task, let pid): kind = .started; id = task; w.i32(pid)
         case .output(let task, let stream, let bytes): kind = .output; id = task; w.u8(stream.rawValue); w.raw(bytes)
-        case .result(let task, let status, let bytes): kind = .result; id = task; w.u8(status.rawValue); w.raw(bytes)
+        case .result(let task, let status, let held, let bytes):
+            kind = .result; id = task; w.u8(status.rawValue); w.u8(held ? 1 : 0); w.raw(bytes)
         case .initFailed(let why): kind = .initFailed; w.raw(Array(why.utf8))
         case .goodbye: kind = .goodbye
         }
@@ -201,13 +228,17 @@ package enum Frame: Sendable, Equatable {
         case .stop: frame = .stop
         case .end: frame = .end
         case .drain: frame = .drain
+        case .resume: frame = .resume(slot: try r.u32())
+        case .recall: frame = .recall(id: id)
         case .started: frame = .started(id: id, pid: try r.i32())
         case .output:
             guard let stream = TaskStream(rawValue: try r.u8()) else { throw ProtocolError("unknown output stream") }
             frame = .output(id: id, stream: stream, bytes: r.rest())
         case .result:
             guard let status = ResultStatus(rawValue: try r.u8()) else { throw ProtocolError("unknown result status") }
-            frame = .result(id: id, status: status, bytes: r.rest())
+            let held = try r.u8()
+            guard held <= 1 else { throw ProtocolError("RESULT's held flag is \(held)") }
+            frame = .result(id: id, status: status, held: held == 1, bytes: r.rest())
         case .initFailed: frame = .initFailed(String(decoding: r.rest(), as: UTF8.self))
         case .goodbye: frame = .goodbye
         }

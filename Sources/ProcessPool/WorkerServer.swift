@@ -1,6 +1,7 @@
 // The worker side of the process pool (protocol in WorkerProtocol.swift):
 // reads SETUP and JOBS on its input, runs each task in the lane of its
-// slot, streams STARTED, OUTPUT and RESULT back, sends and expects
+// slot (a lane a held RESULT paused waits for RESUME; RECALL takes back a
+// task not started), streams STARTED, OUTPUT and RESULT back, sends and expects
 // heartbeats, and exits at END, at end of input or when the parent falls
 // silent, stopping its tasks in the last two cases.
 import FuturesCore
@@ -45,11 +46,16 @@ public enum WorkerServer {
 /// Runs one task type from its bytes.
 private struct TaskRunner {
     let reportsOwnStart: Bool
-    let run: ([UInt8], any TaskContext) throws -> [UInt8]
+    /// The encoded output, and whether the pool must see it before the
+    /// lane starts another task.
+    let run: ([UInt8], any TaskContext) throws -> (output: [UInt8], asks: Bool)
 
     init<T: PoolTask>(_ type: T.Type) {
         reportsOwnStart = T.reportsOwnStart
-        run = { payload, context in T.encode(output: try T(decoding: payload).run(in: context)) }
+        run = { payload, context in
+            let output = try T(decoding: payload).run(in: context)
+            return (T.encode(output: output), T.asksBeforeNextTask(after: output))
+        }
     }
 }
 
@@ -64,8 +70,11 @@ private final class Server: @unchecked Sendable {
     /// One slot's queued tasks, and the condition its thread sleeps on: a
     /// task for one slot (or one ending) wakes no other lane; on `lock`'s
     /// own condition wait only those who wait for the running tasks to end.
+    /// A held lane starts nothing until RESUME (or the end, when no RESUME
+    /// can come).
     private struct Lane {
         var tasks: [WireTask] = []
+        var held = false
         let waker: ConditionLock.Condition
     }
     private var lanes: [UInt32: Lane] = [:]
@@ -123,6 +132,12 @@ private final class Server: @unchecked Sendable {
                         return WorkerServer.noThreadStatus
                     }
                 case .heartbeat: break
+                case .resume(let slot):
+                    lock.withLock {
+                        lanes[slot]?.held = false
+                        lanes[slot]?.waker.signal()
+                    }
+                case .recall(let id): recall(id)
                 case .stop:
                     stop.fire()
                     cancelQueued()
@@ -184,11 +199,11 @@ private final class Server: @unchecked Sendable {
         lock.lock()
         let waker = lanes[slot]!.waker
         while true {
-            if let task = lanes[slot]!.tasks.first {
+            if let task = lanes[slot]!.tasks.first, !lanes[slot]!.held || closing {
                 lanes[slot]!.tasks.removeFirst()
                 running += 1
                 lock.unlock()
-                perform(task)
+                perform(task, slot: slot)
                 lock.lock()
                 running -= 1
                 lock.broadcast()
@@ -201,21 +216,37 @@ private final class Server: @unchecked Sendable {
         }
     }
 
-    private func perform(_ task: WireTask) {
+    private func perform(_ task: WireTask, slot: UInt32) {
         let context = WorkerContext(id: task.id, slot: Int(task.slot), server: self)
-        let frame: Frame
+        var status = ResultStatus.threw, asks = true, bytes: [UInt8]
         if let runner = runners[task.name] {
             if !runner.reportsOwnStart { context.started(pid: nil) }
             do {
-                frame = .result(id: task.id, status: .returned, bytes: try runner.run(task.payload, context))
+                (bytes, asks) = try runner.run(task.payload, context)
+                status = .returned
             } catch {
-                frame = .result(id: task.id, status: .threw, bytes: Array("\(error)".utf8))
+                bytes = Array("\(error)".utf8)
             }
         } else {
-            frame = .result(id: task.id, status: .threw,
-                            bytes: Array("no task named \(text(task.name)) is served by this worker".utf8))
+            bytes = Array("no task named \(text(task.name)) is served by this worker".utf8)
         }
-        out.send(frame)
+        // Held before the RESULT goes, so that its RESUME cannot come first.
+        if asks { lock.withLock { lanes[slot]!.held = true } }
+        out.send(.result(id: task.id, status: status, held: asks, bytes: bytes))
+    }
+
+    /// Takes task `id` back if it waits in a lane (RECALL); one started runs on.
+    private func recall(_ id: UInt64) {
+        let found: Bool = lock.withLock {
+            for slot in lanes.keys {
+                if let index = lanes[slot]!.tasks.firstIndex(where: { $0.id == id }) {
+                    lanes[slot]!.tasks.remove(at: index)
+                    return true
+                }
+            }
+            return false
+        }
+        if found { out.send(.result(id: id, status: .recalled, bytes: [])) }
     }
 
     /// Answers every queued task as cancelled (STOP, or the end).
@@ -302,6 +333,8 @@ extension Frame {
         case .stop: "STOP"
         case .end: "END"
         case .drain: "DRAIN"
+        case .resume: "RESUME"
+        case .recall: "RECALL"
         case .started: "STARTED"
         case .output: "OUTPUT"
         case .result: "RESULT"

@@ -143,7 +143,10 @@ import Testing
     }
 
     /// SETUP: magic, version, heartbeat interval and window (ns), slots, no initializer.
-    private static func setup(version: UInt8 = 3, windowSeconds: UInt64 = 60) -> [UInt8] {
+    /// The worker protocol version the binary speaks (WorkerProtocol.swift).
+    private static let version: UInt8 = 4
+
+    private static func setup(version: UInt8 = version, windowSeconds: UInt64 = 60) -> [UInt8] {
         let interval = withUnsafeBytes(of: UInt64(1_000_000_000).littleEndian) { Array($0) }
         let window = withUnsafeBytes(of: (windowSeconds * 1_000_000_000).littleEndian) { Array($0) }
         return frame(0x02, Array("PFW".utf8) + [version] + interval + window + [1, 0, 0, 0, 0])
@@ -176,9 +179,9 @@ import Testing
     @Test func wrongVersionIsOneClearError() throws {
         let (status, err, out, _) = try worker(Self.setup(version: 9) + Self.frame(0x12))
         #expect(status == 2)
-        #expect(err.contains("protocol version 9") && err.contains("this worker 3"), "\(err)")
+        #expect(err.contains("protocol version 9") && err.contains("this worker \(Self.version)"), "\(err)")
         // The worker still says HELLO with its own version, so pfutures can name both.
-        #expect(out.count > 18 && out[4] == 0x01 && Array(out[13..<17]) == Array("PFW".utf8) + [3], "\(out)")
+        #expect(out.count > 18 && out[4] == 0x01 && Array(out[13..<17]) == Array("PFW".utf8) + [Self.version], "\(out)")
     }
 
     @Test func cleanEndOfInputEndsTheWorkerQuietly() throws {

@@ -1,4 +1,4 @@
-// Worker protocol v3: every frame round-trips through the bytes a reader
+// Worker protocol v4: every frame round-trips through the bytes a reader
 // sees; malformed input (garbage, truncated, oversized, unknown type, no
 // closing newline, random bytes) is one ProtocolError, never a hang or a
 // crash; a job and its result cross the wire unchanged, bytes intact.
@@ -32,19 +32,21 @@ private func readFrames(_ bytes: [UInt8]) -> ([Frame], ProtocolError?) {
 
 @Suite struct WorkerProtocolTests {
     static let everyFrame: [Frame] = [
-        .hello(version: 3, pid: 4242, slots: 4, host: Array("node-1".utf8)),
-        .setup(version: 3, interval: .seconds(1), window: .milliseconds(5500), slots: 0, initializer: nil),
-        .setup(version: 3, interval: .seconds(1), window: .seconds(5), slots: 3,
+        .hello(version: 4, pid: 4242, slots: 4, host: Array("node-1".utf8)),
+        .setup(version: 4, interval: .seconds(1), window: .milliseconds(5500), slots: 0, initializer: nil),
+        .setup(version: 4, interval: .seconds(1), window: .seconds(5), slots: 3,
                initializer: WireTask(id: 0, slot: 0, name: Array("init".utf8), payload: [0, 0xFF, 0x0A])),
         .heartbeat,
         .jobs([WireTask(id: 7, slot: 2, name: Array("job".utf8), payload: [0xFF, 0x0A, 0x00]),
                WireTask(id: 8, slot: 2, name: Array("job".utf8), payload: [])]),
-        .stop, .end, .drain,
+        .stop, .end, .drain, .resume(slot: 3), .recall(id: 12),
         .started(id: 7, pid: 31337),
         .output(id: 7, stream: .stderr, bytes: [0x0A, 0xFE, 0x00]),
         .result(id: 7, status: .returned, bytes: [1, 2, 3]),
         .result(id: 8, status: .threw, bytes: Array("boom".utf8)),
         .result(id: 9, status: .cancelled, bytes: []),
+        .result(id: 10, status: .returned, held: true, bytes: [4]),
+        .result(id: 12, status: .recalled, bytes: []),
         .initFailed("exit status 3"),
         .goodbye,
     ]
@@ -68,6 +70,7 @@ private func readFrames(_ bytes: [UInt8]) -> ([Frame], ProtocolError?) {
         ("unknown type", [9, 0, 0, 0, 0x7E, 0, 0, 0, 0, 0, 0, 0, 0, 0x0A], "unknown"),
         ("no newline", Array(Frame.end.encoded().dropLast()) + [0x00], "newline"),
         ("bad payload", [13, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x0A], "truncated"),
+        ("bad held flag", [11, 0, 0, 0, 0x22, 7, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0x0A], "held flag"),
         ("wrong magic", [13, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0x58, 0x58, 0x58, 2, 0x0A], "not a pfutures"),
     ]
 

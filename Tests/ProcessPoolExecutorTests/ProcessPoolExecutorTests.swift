@@ -142,6 +142,55 @@ private func hasThread(named name: String) -> Bool {
         #expect(try second.result(timeout: .seconds(60))?.result(timeout: .seconds(60)) == 81)
     }
 
+    /// A task that failed holds its slot: the done-callback that shuts the
+    /// pool down (as --halt does) comes before the task queued behind it.
+    @Test func aFailureHoldsTheTaskQueuedBehindItUntilItsCallbacksRan() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pp-hold-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = dir.appendingPathComponent("log").path
+        for round in 0..<3 {
+            let go = dir.appendingPathComponent("go.\(round)").path
+            let executor = ProcessPoolExecutor(maxWorkers: 1, launcher: .local(executable: Array(workerProgram.path.utf8)),
+                                               prefetch: 2)
+            // All three are in the worker's lane before the first ends.
+            let first = try executor.submit(WorkTask(.step(round, log: log, create: nil, waitFor: go)))
+            let failed = try executor.submit(Fail("stop here"))
+            failed.addDoneCallback { _ in executor.shutdown(wait: false, cancelFutures: true) }
+            let behind = try executor.submit(WorkTask(.step(100 + round, log: log, create: nil, waitFor: nil)))
+            _ = FileManager.default.createFile(atPath: go, contents: nil)
+            #expect(try first.result(timeout: .seconds(60)) == round)
+            #expect(try failed.exception(timeout: .seconds(60)) is RemoteTaskError)
+            #expect(try behind.exception(timeout: .seconds(60)) is CancelledError)
+            executor.shutdown()
+        }
+        let lines = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!lines.contains("start 10"), "a task queued behind a failure started: \(lines)")
+    }
+
+    /// A task queued behind a long one goes to the slot that has nothing to do.
+    @Test func aTaskQueuedBehindALongOneIsRecalledToAnIdleSlot() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pp-recall-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let started = dir.appendingPathComponent("started").path, release = dir.appendingPathComponent("release").path
+        let executor = ProcessPoolExecutor(maxWorkers: 2, launcher: .local(executable: Array(workerProgram.path.utf8)),
+                                           prefetch: 1)
+        defer {
+            _ = FileManager.default.createFile(atPath: release, contents: nil)
+            executor.shutdown()
+        }
+        let long = try executor.submit(WorkTask(.step(1, log: nil, create: started, waitFor: release)))
+        while access(started, F_OK) != 0 { usleep(5_000) }
+        // Slot 1 runs the long task; these two fill slot 2 and queue behind slot 1.
+        let quick = try (2...4).map { try executor.submit(WorkTask(.value($0))) }
+        #expect(try quick.map { try $0.result(timeout: .seconds(60)) } == [2, 3, 4],
+                "every quick task ended while the long one still runs")
+        #expect(!long.isDone)
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
+        #expect(try long.result(timeout: .seconds(60)) == 1)
+    }
+
     @Test func workerRunningFourTasksKilledLosesExactlyThoseFour() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pp-four-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
