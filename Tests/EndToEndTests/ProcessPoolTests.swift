@@ -1,6 +1,7 @@
 // What is particular to --pool process: a worker killed mid-job loses only
 // that job, workers are replaced after --max-tasks-per-child, --chunksize
-// changes nothing in the results, and garbage on a worker's stdin ends it
+// changes nothing in the results, a job queued behind a long one runs in
+// another slot, and garbage on a worker's stdin ends it
 // with a clear error instead of a hang or a crash.
 import Foundation
 import Testing
@@ -17,6 +18,20 @@ import Testing
         #expect(r.err.contains("job 3 lost: worker process") && r.err.contains("killed by signal 9"), "\(r)")
         #expect(r.err.contains("(BrokenProcessPool)"), "\(r)")
         #expect(r.err.contains("sh -c"), "the lost job's command is named: \(r)")
+    }
+
+    @Test func aJobWaitingBehindALongOneRunsElsewhere() throws {
+        let h = try Harness()
+        // Job 1 runs until the seven others are done (a minute at most); a job
+        // sent to its worker to wait behind it must be taken back and run in
+        // the other slot, or job 1 never sees all seven.
+        let job = "if [ $1 = 1 ]; then i=0; while [ $(ls | grep -c '^done') -lt 7 ] && [ $i -lt 600 ]; do "
+            + "sleep 0.1; i=$((i+1)); done; [ $i -lt 600 ] && touch saw-all; fi; touch done.$1"
+        let r = try h.run(["run", "--pool", "process", "-j2", "sh", "-c", job, "sh"],
+                          input: (1...8).map { "\($0)\n" }.joined())
+        #expect(r.status == 0, "\(r)")
+        #expect(h.exists("saw-all"), "a job waited behind the long one: \(r)")
+        #expect(h.files(prefix: "done.").count == 8, "\(r)")
     }
 
     @Test func frozenWorkerLosesItsJobWithinTheHeartbeatWindow() throws {
