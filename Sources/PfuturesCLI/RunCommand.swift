@@ -319,11 +319,13 @@ struct RunCommand {
             let cap = config.workerCap == Int.max ? 4 * processorCount : config.workerCap
             // Each slot gets its next job while it runs one, so it never
             // waits for the round trip. A job that fails holds its slot until
-            // the run has seen it (--halt fail=, exit 255); a halt that counts
-            // successes or all jobs could come after any job, so then nothing
-            // waits in a worker. A job queued behind a long one is taken back
-            // when another slot has nothing to do.
-            let prefetch = config.halt.map { $0.counting == .fail } ?? true ? 1 : 0
+            // the run has seen it (--halt fail=, exit 255). Nothing waits in a
+            // worker when a halt counts successes or all jobs (any job may
+            // end the run) or with --timeout P% (a job's limit is set from
+            // the runtimes known when it is sent). A job queued behind a long
+            // one is taken back for another slot.
+            let lookAhead = config.halt.map { $0.counting == .fail } ?? true && config.timeoutPercent == nil
+            let prefetch = lookAhead ? 1 : 0
             return ProcessPoolExecutor(maxWorkers: cap, launcher: .local(executable: executable),
                                        chunksize: config.chunksize, prefetch: prefetch,
                                        maxTasksPerChild: config.maxTasksPerChild, initializer: initializer,

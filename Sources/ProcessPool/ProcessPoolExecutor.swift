@@ -143,6 +143,8 @@ final class ProcessPoolCore: @unchecked Sendable {
     private var started = 0
     private var isShutdown = false
     private var stopped = false
+    /// shutdown(cancelFutures: true) came: a recalled task is cancelled, not queued again.
+    private var queueCancelled = false
     private var broken: BrokenProcessPool?
     /// After a worker could not be started while others run: the most slots
     /// the pool holds, until the cap moves again.
@@ -231,6 +233,7 @@ final class ProcessPoolCore: @unchecked Sendable {
         let (cancelled, drained): ([PendingTask], [WorkerLink]) = lock.withLock {
             isShutdown = true
             guard cancelFutures else { return ([], []) }
+            queueCancelled = true
             defer { queue.removeAll(); queueHead = 0 }
             // Prefetch and chunks both leave tasks queued inside workers.
             let drains = prefetch > 0 || chunksize > 1
@@ -444,10 +447,15 @@ final class ProcessPoolCore: @unchecked Sendable {
 
     /// Takes back tasks queued behind others (RECALL): behind a task that
     /// has run for `recallBehindRunningFor`, in a slot above the cap, or,
-    /// one per idle slot, when the queue is empty.
+    /// one per idle slot (or slot a new worker could take), when the queue
+    /// is empty.
     private func recallLocked(_ plan: inout Plan) {
-        var idle = queueHead < queue.count ? 0 : links.reduce(0) { total, link in
-            link.state == .live ? total + link.slots.filter { inCapLocked($0) && (link.depth[$0] ?? 0) == 0 }.count : total
+        var idle = 0
+        if queueHead == queue.count {
+            for link in links where link.state == .live {
+                idle += link.slots.filter { inCapLocked($0) && (link.depth[$0] ?? 0) == 0 }.count
+            }
+            if hosts.isEmpty { idle += max(0, min(cap, slotLimit) - links.reduce(0) { $0 + $1.slots.count }) }
         }
         let now = monotonicNanoseconds()
         for link in links where (link.state == .live || link.state == .ending) && link.held.count > 1 {
@@ -609,13 +617,17 @@ final class ProcessPoolCore: @unchecked Sendable {
                     let pending: PendingTask? = lock.withLock { link.held.removeValue(forKey: id) }
                     guard let pending else { throw ProtocolError("RESULT for task \(id), which the worker does not hold") }
                     if status == .recalled {
-                        // Never started: back in line by its id, for any slot.
-                        lock.withLock {
+                        // Never started: back in line by its id, for any slot,
+                        // unless the queue was cancelled meanwhile.
+                        let requeued: Bool = lock.withLock {
                             link.depth[pending.slot, default: 1] -= 1
                             pending.recalling = false
+                            guard !queueCancelled && !stopped else { return false }
                             let at = queue[queueHead...].firstIndex { $0.id > pending.id } ?? queue.count
                             queue.insert(pending, at: at)
+                            return true
                         }
+                        if !requeued { try? pending.future.finish(.failure(CancelledError())) }
                         dispatch()
                         continue
                     }
@@ -722,6 +734,8 @@ final class ProcessPoolCore: @unchecked Sendable {
                 for link in live { link.heard() }
             }
             lastRound = now
+            // A task may wait behind one that has since run long (RECALL).
+            dispatch()
             for link in live {
                 // Unread frames waiting mean pfutures is the slow one (its
                 // reader blocked writing output), not the worker.

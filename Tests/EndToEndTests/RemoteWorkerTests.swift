@@ -170,7 +170,7 @@ private func hitWorker(_ h: Harness, _ arguments: [String], jobs: Int, running: 
         let r = try h.run(["run", "--launcher", "env", "-S", "old", "--remote-pfutures", h.file("old-pfutures"), "echo"],
                           input: "1\n2\n")
         #expect(r.status == 1, "\(r)")
-        #expect(r.err.contains("on host old speaks protocol version 9, this pfutures 3"), "\(r)")
+        #expect(r.err.contains("on host old speaks protocol version 9, this pfutures 4"), "\(r)")
         #expect(r.err.components(separatedBy: "process pool is broken").count == 2, "said once: \(r)")
         #expect(r.out.isEmpty, "\(r)")
     }
