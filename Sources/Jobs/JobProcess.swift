@@ -40,9 +40,6 @@ package final class JobLauncher: Sendable {
         baseEnvironment.first { $0.starts(with: Array("HOME=".utf8)) }.map { Array($0.dropFirst(5)) } ?? [0x2F]
     }
 
-    /// F_SETPIPE_SZ, which Glibc's Swift module leaves out (it needs _GNU_SOURCE).
-    private static let setPipeSize: Int32 = 1031
-
     /// A system call's failure as a spawn failure: shortage or not.
     private static func failure(_ call: String?, _ code: Int32) -> SpawnFailure {
         let text = (call.map { "\($0): " } ?? "") + errnoText(code)
@@ -125,7 +122,7 @@ package final class JobLauncher: Sendable {
             // A --pipe job takes a whole block: a 1 MiB pipe instead of
             // 64 KiB cuts the context switches ~16-fold. (Only this one: the
             // kernel caps a user's pipe memory, and -j32 would reach it.)
-            _ = fcntl(inPipe[1], Self.setPipeSize, Int32(1 << 20))
+            _ = fcntl(inPipe[1], fcntlSetPipeSize, Int32(1 << 20))
         }
         let pid = spawnChild(path: path, argv: argv, environment: environment,
                              stdio: ChildStdio(stdin: stdin, stdout: outPipe[1], stderr: errPipe[1]),

@@ -3,7 +3,9 @@
 // so a small helper (pfutures itself, in a hidden mode and a process group
 // of its own) learns each running job's process group over a pipe, and when
 // the pipe reaches end of file without a clean goodbye, pfutures has died:
-// the helper kills those groups and exits.
+// the helper kills those groups and exits. The guard does not wake for each
+// message (two per job, a context switch each): it sleeps until the pipe
+// hangs up, and drains it every tenth of a second so that it never fills.
 import ProcessPool
 import CSpawn
 import Synchronization
@@ -66,6 +68,8 @@ package final class OrphanGuard: Sendable {
         let pid = spawnChild(path: executable, argv: [executable, Self.argument], environment: [],
                              stdio: ChildStdio(stdin: fds[0], stdout: devNull), deathSignal: 0)
         guard pid > 0 else { close(fds[1]); state.failed = true; return }
+        // Room for tens of thousands of jobs between two drains.
+        _ = fcntl(fds[1], fcntlSetPipeSize, Int32(1 << 20))
         state.writeFD = fds[1]
     }
 
@@ -73,24 +77,33 @@ package final class OrphanGuard: Sendable {
     /// without a goodbye, SIGKILL every group still listed. Returns the exit status.
     package static func serve() -> Int32 {
         for signo in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { signal(signo, SIG_IGN) }
+        _ = fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK)
         var groups = Set<pid_t>()
-        var message = [UInt8](repeating: 0, count: 5)
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var pending: [UInt8] = []
         while true {
-            var got = 0
-            while got < 5 {
-                let n = message.withUnsafeMutableBytes { readSome(0, into: UnsafeMutableRawBufferPointer(rebasing: $0[got...])) }
-                if n <= 0 { break }
-                got += n
-            }
-            if got < 5 {
-                for group in groups { kill(-group, SIGKILL) }
-                return 0
-            }
-            let group = pid_t(littleEndian: message[1...4].withUnsafeBytes { $0.loadUnaligned(as: pid_t.self) })
-            switch message[0] {
-            case 0x2B: groups.insert(group)
-            case 0x2D: groups.remove(group)
-            default: return 0  // goodbye
+            // No events asked for: only the hang-up (or the tick) wakes us.
+            var watch = pollfd(fd: 0, events: 0, revents: 0)
+            _ = poll(&watch, 1, 100)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { readSome(0, into: $0) }
+                if n < 0 && errno == EAGAIN { break }
+                if n <= 0 {  // end of input without a goodbye: pfutures died
+                    for group in groups { kill(-group, SIGKILL) }
+                    return 0
+                }
+                pending += buffer[..<n]
+                var used = 0
+                while pending.count - used >= 5 {
+                    let group = pid_t(littleEndian: pending[(used + 1)...(used + 4)].withUnsafeBytes { $0.loadUnaligned(as: pid_t.self) })
+                    switch pending[used] {
+                    case 0x2B: groups.insert(group)
+                    case 0x2D: groups.remove(group)
+                    default: return 0  // goodbye
+                    }
+                    used += 5
+                }
+                pending.removeFirst(used)
             }
         }
     }

@@ -101,6 +101,9 @@ package func readWholeFile(_ path: [UInt8]) -> [UInt8]? {
 /// The text of an errno value.
 package func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
+/// F_SETPIPE_SZ, which Glibc's Swift module leaves out (it needs _GNU_SOURCE).
+package let fcntlSetPipeSize: Int32 = 1031
+
 /// Writes `pfutures: ` + `message` + newline to stderr as one write, so
 /// messages of concurrent jobs never interleave.
 package func reportError(_ message: [UInt8]) {

@@ -230,16 +230,20 @@ final class ProcessPoolCore: @unchecked Sendable {
     /// cancelled (and those queued inside workers by prefetch or chunksize drained); with
     /// `wait`, returns once every worker has exited.
     func shutdown(wait: Bool, cancelFutures: Bool) {
-        let (cancelled, drained): ([PendingTask], [WorkerLink]) = lock.withLock {
+        let (cancelled, drained): ([(PendingTask, claimed: Bool)], [WorkerLink]) = lock.withLock {
             isShutdown = true
             guard cancelFutures else { return ([], []) }
             queueCancelled = true
             defer { queue.removeAll(); queueHead = 0 }
             // Prefetch and chunks both leave tasks queued inside workers.
             let drains = prefetch > 0 || chunksize > 1
-            return (Array(queue[queueHead...]), drains ? links.filter { $0.state != .starting } : [])
+            return (queue[queueHead...].map { ($0, $0.claimed) }, drains ? links.filter { $0.state != .starting } : [])
         }
-        for pending in cancelled { pending.future.cancel() }
+        // One queued again (recalled, or left by a dead worker) is running
+        // already: cancel() cannot end it, so it fails as cancelled.
+        for (pending, claimed) in cancelled {
+            if claimed { try? pending.future.finish(.failure(CancelledError())) } else { pending.future.cancel() }
+        }
         let drain = Frame.drain.encoded()
         for link in drained { link.write(drain) }
         dispatch()
