@@ -68,8 +68,9 @@ package final class OrphanGuard: Sendable {
         let pid = spawnChild(path: executable, argv: [executable, Self.argument], environment: [],
                              stdio: ChildStdio(stdin: fds[0], stdout: devNull), deathSignal: 0)
         guard pid > 0 else { close(fds[1]); state.failed = true; return }
-        // Room for tens of thousands of jobs between two drains.
-        _ = fcntl(fds[1], fcntlSetPipeSize, Int32(1 << 20))
+        // Room for 26,000 jobs between two drains (a pipe's size counts
+        // against the user's pipe quota, so no bigger than that).
+        _ = fcntl(fds[1], fcntlSetPipeSize, Int32(256 << 10))
         state.writeFD = fds[1]
     }
 

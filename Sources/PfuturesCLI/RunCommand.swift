@@ -23,8 +23,7 @@ struct RunCommand {
         SignalWatcher.blockSignals()
         // Pacing decides each start when it happens; --pipe holds at most a
         // block per running job: neither queues anything ahead.
-        let paced = config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil || config.pipe != nil
-        let control = RunControl(workerCap: config.workerCap, lookahead: paced ? 0 : min(config.workerCap, 64),
+        let control = RunControl(workerCap: config.workerCap, lookahead: isPaced ? 0 : min(config.workerCap, 64),
                                  halt: config.halt, stopsTasksOnSignal: config.copy != nil || !hosts.isEmpty)
         // The signal and stdout watchers start with the first record when
         // that record alone makes a job and nothing before it reads ahead or
@@ -295,6 +294,12 @@ struct RunCommand {
         }
     }
 
+    /// Whether each start is decided when it happens (--delay, --load,
+    /// --memfree), or --pipe holds at most a block per running job.
+    private var isPaced: Bool {
+        config.delay != nil || config.maxLoad != nil || config.minFreeMemory != nil || config.pipe != nil
+    }
+
     /// The run's one executor: threads, or worker processes. A failed
     /// --initializer breaks it, and the run says why once.
     private func makeExecutor(_ control: RunControl, hosts: [WorkerHost]) -> (any TaskExecutor)? {
@@ -321,10 +326,11 @@ struct RunCommand {
             // waits for the round trip. A job that fails holds its slot until
             // the run has seen it (--halt fail=, exit 255). Nothing waits in a
             // worker when a halt counts successes or all jobs (any job may
-            // end the run) or with --timeout P% (a job's limit is set from
-            // the runtimes known when it is sent). A job queued behind a long
+            // end the run), with --timeout P% (a job's limit is set from
+            // the runtimes known when it is sent) or when the run is paced
+            // (--delay, --load, --memfree, --pipe). A job queued behind a long
             // one is taken back for another slot.
-            let lookAhead = config.halt.map { $0.counting == .fail } ?? true && config.timeoutPercent == nil
+            let lookAhead = config.halt.map { $0.counting == .fail } ?? true && config.timeoutPercent == nil && !isPaced
             let prefetch = lookAhead ? 1 : 0
             return ProcessPoolExecutor(maxWorkers: cap, launcher: .local(executable: executable),
                                        chunksize: config.chunksize, prefetch: prefetch,

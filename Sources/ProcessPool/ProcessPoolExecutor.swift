@@ -10,9 +10,9 @@
 // 1...cap and runs one task per slot, with up to chunksize × (1 + prefetch)
 // queued behind it so a worker never idles during the round trip: a task
 // that asks (PoolTask.asksBeforeNextTask) holds its lane until the pool has
-// run its callbacks (RESUME), and a task queued behind another is recalled
-// when a slot has nothing to do or the cap drops below its slot (RECALL).
-// Under the lock the pool
+// run its callbacks (RESUME), and a task waiting behind one that has run
+// 50 ms, or behind any when a slot has nothing to do or the cap drops below
+// its slot, is recalled (RECALL). Under the lock the pool
 // only decides; spawning, writing frames, finishing futures and observer
 // calls happen outside it. A worker that dies or goes silent fails exactly
 // the tasks it had started (BrokenProcessPool, taskWasRunning); those it
@@ -140,6 +140,7 @@ final class ProcessPoolCore: @unchecked Sendable {
     private var abandoned = false  // the executor was dropped: nobody joins
     private var monitorRunning = false
     private var nextID: UInt64 = 0
+    private var nextSendOrder: UInt64 = 0
     private var started = 0
     private var isShutdown = false
     private var stopped = false
@@ -205,10 +206,11 @@ final class ProcessPoolCore: @unchecked Sendable {
     func stopRunningTasks() {
         let targets: [WorkerLink] = lock.withLock {
             stopped = true
-            return links.filter { $0.state != .starting }
+            let targets = links.filter { $0.state != .starting }
+            for link in targets { link.enqueue(.stop) }
+            return targets
         }
-        let frame = Frame.stop.encoded()
-        for link in targets { link.write(frame) }
+        for link in targets { link.flush() }
     }
 
     /// Moves the cap; slots above it take no new task, and a worker whose
@@ -236,16 +238,16 @@ final class ProcessPoolCore: @unchecked Sendable {
             queueCancelled = true
             defer { queue.removeAll(); queueHead = 0 }
             // Prefetch and chunks both leave tasks queued inside workers.
-            let drains = prefetch > 0 || chunksize > 1
-            return (queue[queueHead...].map { ($0, $0.claimed) }, drains ? links.filter { $0.state != .starting } : [])
+            let drained = prefetch > 0 || chunksize > 1 ? links.filter { $0.state != .starting } : []
+            for link in drained { link.enqueue(.drain) }
+            return (queue[queueHead...].map { ($0, $0.claimed) }, drained)
         }
         // One queued again (recalled, or left by a dead worker) is running
         // already: cancel() cannot end it, so it fails as cancelled.
         for (pending, claimed) in cancelled {
             if claimed { try? pending.future.finish(.failure(CancelledError())) } else { pending.future.cancel() }
         }
-        let drain = Frame.drain.encoded()
-        for link in drained { link.write(drain) }
+        for link in drained { link.flush() }
         dispatch()
         guard wait else { return }
         let toJoin: [WorkerThread] = lock.withLock {
@@ -279,9 +281,10 @@ final class ProcessPoolCore: @unchecked Sendable {
 
     private struct Plan {
         var starts: [WorkerLink] = []
-        var sends: [(WorkerLink, slot: Int, [PendingTask])] = []
-        var recalls: [(WorkerLink, id: UInt64)] = []
-        var ends: [WorkerLink] = []
+        /// JOBS frames to make, in their reserved places.
+        var sends: [(WorkerLink, slot: Int, [PendingTask], OutgoingFrame)] = []
+        /// Links with frames queued (RECALL, END) to write.
+        var flushes: [WorkerLink] = []
         var failed: [PendingTask] = []
     }
 
@@ -289,12 +292,11 @@ final class ProcessPoolCore: @unchecked Sendable {
     private func dispatch() {
         var plan = lock.withLock { planLocked() }
         while true {
-            for (link, slot, batch) in plan.sends {
+            for (link, slot, batch, place) in plan.sends {
                 let tasks = batch.map { WireTask(id: $0.id, slot: UInt32(slot), name: $0.name, payload: $0.payload(slot)) }
-                link.write(Frame.jobs(tasks).encoded())
+                link.fill(place, with: Frame.jobs(tasks).encoded())
             }
-            for (link, id) in plan.recalls { link.write(Frame.recall(id: id).encoded()) }
-            for link in plan.ends { link.end() }
+            for link in plan.flushes { link.flush() }
             if !plan.failed.isEmpty, let failure = brokenError {
                 for pending in plan.failed { try? pending.future.finish(.failure(failure)) }
             }
@@ -316,7 +318,7 @@ final class ProcessPoolCore: @unchecked Sendable {
             plan.failed = Array(queue[queueHead...])
             queue.removeAll()
             queueHead = 0
-            for link in links where link.state == .live { link.state = .ending; plan.ends.append(link) }
+            for link in links where link.state == .live { endLocked(link, &plan) }
             return plan
         }
         retireLocked(&plan)
@@ -342,10 +344,7 @@ final class ProcessPoolCore: @unchecked Sendable {
         // A worker still running tasks is ended once idle, so that STOP
         // (stopRunningTasks after shutdown) still reaches it.
         if isShutdown && queueHead == queue.count {
-            for link in links where link.state == .live && link.held.isEmpty {
-                link.state = .ending
-                plan.ends.append(link)
-            }
+            for link in links where link.state == .live && link.held.isEmpty { endLocked(link, &plan) }
         }
         return plan
     }
@@ -379,11 +378,23 @@ final class ProcessPoolCore: @unchecked Sendable {
     private func retireLocked(_ plan: inout Plan) {
         for link in links where link.state == .live && link.held.isEmpty {
             // A host's worker has no slots until its HELLO says how many.
-            if !link.slots.isEmpty && !link.slots.contains(where: inCapLocked) {
-                link.state = .ending
-                plan.ends.append(link)
+            if usedUpLocked(link) || !link.slots.isEmpty && !link.slots.contains(where: inCapLocked) {
+                endLocked(link, &plan)
             }
         }
+    }
+
+    /// Whether `link` has been given its maxTasksPerChild tasks (it takes no
+    /// more, and ends once idle, so END never passes a task waiting in it).
+    private func usedUpLocked(_ link: WorkerLink) -> Bool {
+        maxTasksPerChild.map { link.assigned >= $0 } ?? false
+    }
+
+    /// Sends END to `link` once what is queued for it is written.
+    private func endLocked(_ link: WorkerLink, _ plan: inout Plan) {
+        link.state = .ending
+        link.enqueue(.end)
+        plan.flushes.append(link)
     }
 
     private func freeSlotNumbersLocked() -> [Int] {
@@ -398,13 +409,14 @@ final class ProcessPoolCore: @unchecked Sendable {
     }
 
     /// Hands queued tasks to live slots: idle ones only, or also behind
-    /// running tasks (up to 2 × chunksize per slot).
+    /// running tasks (up to chunksize × (1 + prefetch) per slot), never
+    /// behind one that has run `recallBehindRunningFor`.
     private func assignLocked(_ plan: inout Plan, behindRunning: Bool) {
         let depthLimit = behindRunning ? chunksize * (1 + prefetch) : 1
         let now = behindRunning ? monotonicNanoseconds() : 0
         while queueHead < queue.count {
             var best: (link: WorkerLink, slot: Int, depth: Int)?
-            for link in links where link.state == .live {
+            for link in links where link.state == .live && !usedUpLocked(link) {
                 for slot in link.slots where inCapLocked(slot) {
                     let depth = link.depth[slot] ?? 0
                     if depth < depthLimit && (best == nil || (depth, slot) < (best!.depth, best!.slot))
@@ -426,17 +438,15 @@ final class ProcessPoolCore: @unchecked Sendable {
                     pending.claimed = true
                 }
                 pending.slot = slot
+                nextSendOrder += 1
+                pending.sendOrder = nextSendOrder
                 link.held[pending.id] = pending
                 batch.append(pending)
             }
             dropTakenPrefix(&queue, head: &queueHead)
             link.depth[slot, default: 0] += batch.count
             link.assigned += batch.count
-            if !batch.isEmpty { plan.sends.append((link, slot, batch)) }
-            if let limit = maxTasksPerChild, link.assigned >= limit {
-                link.state = .ending
-                plan.ends.append(link)
-            }
+            if !batch.isEmpty { plan.sends.append((link, slot, batch, link.reserve())) }
         }
     }
 
@@ -456,27 +466,30 @@ final class ProcessPoolCore: @unchecked Sendable {
     private func recallLocked(_ plan: inout Plan) {
         var idle = 0
         if queueHead == queue.count {
-            for link in links where link.state == .live {
+            for link in links where link.state == .live && !usedUpLocked(link) {
                 idle += link.slots.filter { inCapLocked($0) && (link.depth[$0] ?? 0) == 0 }.count
             }
             if hosts.isEmpty { idle += max(0, min(cap, slotLimit) - links.reduce(0) { $0 + $1.slots.count }) }
         }
         let now = monotonicNanoseconds()
-        for link in links where (link.state == .live || link.state == .ending) && link.held.count > 1 {
+        // An ending link's input may be closed: what it holds runs there.
+        for link in links where link.state == .live && link.held.count > 1 {
             let bySlot = link.slots.count == 1 ? [link.slots[0]: Array(link.held.values)]
                                                : Dictionary(grouping: link.held.values, by: \.slot)
             for (slot, tasks) in bySlot where tasks.count > 1 {
-                // A slot's first task is running or about to; those behind
-                // it wait, oldest first.
-                let ordered = tasks.sorted { $0.id < $1.id }
-                let ahead = ordered[0]
+                // A slot runs its tasks in the order they were sent: the one
+                // started (or else the first sent) runs or is about to; the
+                // others wait behind it, first sent first.
+                let ordered = tasks.sorted { $0.sendOrder < $1.sendOrder }
+                let ahead = ordered.first(where: \.started) ?? ordered[0]
                 let slow = ahead.started && now - ahead.startedAt > Self.recallBehindRunningFor
                 let aboveCap = !inCapLocked(slot)
-                for pending in ordered.dropFirst() where !pending.started && !pending.recalling {
+                for pending in ordered where pending !== ahead && !pending.started && !pending.recalling {
                     guard slow || aboveCap || idle > 0 else { break }
                     if !slow && !aboveCap { idle -= 1 }
                     pending.recalling = true
-                    plan.recalls.append((link, pending.id))
+                    link.enqueue(.recall(id: pending.id))
+                    plan.flushes.append(link)
                 }
             }
         }
@@ -509,6 +522,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                 monitorRunning = true
                 keepLocked(monitor)
             }
+            if stopped { link.enqueue(.stop) }
             return stopped
         }
         guard let stopNow else {
@@ -522,7 +536,7 @@ final class ProcessPoolCore: @unchecked Sendable {
             return workerNotStarted(link, because: "cannot start a thread to read worker process \(link.pid): "
                                     + "\(errnoText(EAGAIN)) (raise ulimit -u)")
         }
-        if stopNow { link.write(Frame.stop.encoded()) }
+        if stopNow { link.flush() }
     }
 
     /// A worker could not be had: the pool goes on with the workers it has
@@ -625,6 +639,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                         // unless the queue was cancelled meanwhile.
                         let requeued: Bool = lock.withLock {
                             link.depth[pending.slot, default: 1] -= 1
+                            link.assigned -= 1
                             pending.recalling = false
                             guard !queueCancelled && !stopped else { return false }
                             let at = queue[queueHead...].firstIndex { $0.id > pending.id } ?? queue.count
@@ -639,8 +654,11 @@ final class ProcessPoolCore: @unchecked Sendable {
                     // The slot frees only now, and a held lane goes on only
                     // now: a done-callback that stopped the pool (pfutures'
                     // --halt, exit 255) must come before any next task.
-                    lock.withLock { link.depth[pending.slot, default: 1] -= 1 }
-                    if held { link.write(Frame.resume(slot: UInt32(pending.slot)).encoded()) }
+                    lock.withLock {
+                        link.depth[pending.slot, default: 1] -= 1
+                        if held { link.enqueue(.resume(slot: UInt32(pending.slot))) }
+                    }
+                    if held { link.flush() }
                     dispatch()
                 case .initFailed(let why):
                     lock.withLock { breakLocked("initializer failed: \(why)") }
@@ -659,6 +677,7 @@ final class ProcessPoolCore: @unchecked Sendable {
         }
         let ending = link.reap()
         var tellShortage = false
+        var cancelled: [PendingTask] = []
         let (lost, reason, hostLost, unannounced): ([PendingTask], String, String?, [PendingTask]) = lock.withLock {
             links.removeAll { $0 === link }
             // A worker without threads is one the pool cannot have: go on
@@ -690,11 +709,18 @@ final class ProcessPoolCore: @unchecked Sendable {
                 if pending.started || broken != nil { lost.append(pending) } else { again.append(pending) }
             }
             link.held.removeAll()
-            // Tasks it never started go to the front, in submission order.
-            queue.replaceSubrange(queueHead..<queueHead, with: again.sorted { $0.id < $1.id })
+            for pending in again { pending.recalling = false }
+            // Tasks it never started go to the front, in submission order,
+            // unless what was queued has been cancelled (shutdown, STOP).
+            if queueCancelled || stopped {
+                cancelled = again
+            } else {
+                queue.replaceSubrange(queueHead..<queueHead, with: again.sorted { $0.id < $1.id })
+            }
             lock.broadcast()
             return (lost, reason, hostLost, unannounced)
         }
+        for pending in cancelled { try? pending.future.finish(.failure(CancelledError())) }
         // Told where they ran, so their loss names the host.
         for pending in unannounced {
             pending.observer?.taskStarted(slot: pending.slot, pid: nil, host: link.host?.remoteName)

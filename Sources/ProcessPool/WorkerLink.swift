@@ -69,6 +69,8 @@ final class PendingTask: @unchecked Sendable {
     var recalling = false
     /// When STARTED came (monotonic nanoseconds).
     var startedAt: Int64 = 0
+    /// When it was sent to its worker, among all sends (its lane runs in this order).
+    var sendOrder: UInt64 = 0
     /// The pid STARTED reported (0: none), the leader of the task's process group.
     var pid: Int32 = 0
 
@@ -96,9 +98,24 @@ final class PendingTask: @unchecked Sendable {
     }
 }
 
+/// A frame's place in a link's output, taken under the pool's lock so that
+/// frames reach the worker in the order the pool decided them (a RECALL
+/// never before the JOBS it names, a DRAIN never before a JOBS planned
+/// earlier); a JOBS frame's bytes are made after, outside the lock.
+/// @unchecked Sendable: `bytes` changes under the link's `outboxLock`.
+final class OutgoingFrame: @unchecked Sendable {
+    fileprivate var bytes: [UInt8]?
+    fileprivate let endsInput: Bool
+    fileprivate init(bytes: [UInt8]?, endsInput: Bool = false) {
+        self.bytes = bytes
+        self.endsInput = endsInput
+    }
+}
+
 /// One worker process as the pool sees it.
 /// @unchecked Sendable: fields change under the pool's lock; `write` and
-/// `closeInput` under `writeLock`; `lastHeard` is atomic.
+/// `closeInput` under `writeLock`; the outbox under `outboxLock`, never held
+/// while writing; `lastHeard` is atomic.
 final class WorkerLink: @unchecked Sendable {
     enum State { case starting, live, ending, reaped }
 
@@ -121,6 +138,8 @@ final class WorkerLink: @unchecked Sendable {
 
     private let writeLock = ConditionLock()
     private var input: Int32 = -1
+    private let outboxLock = ConditionLock()
+    private var outbox: [OutgoingFrame] = []
 
     init(slots: [Int], launcher: WorkerLauncher, host: HostState? = nil) {
         self.slots = slots
@@ -166,13 +185,46 @@ final class WorkerLink: @unchecked Sendable {
         writeLock.withLock { input >= 0 && (try? writeAll(input, bytes)) != nil }
     }
 
-    /// END, then end of input: the worker finishes what it holds and exits.
-    func end() {
+    /// Takes the next place in the output for a frame made later (`fill`).
+    /// Call under the pool's lock.
+    func reserve() -> OutgoingFrame {
+        let frame = OutgoingFrame(bytes: nil)
+        outboxLock.withLock { outbox.append(frame) }
+        return frame
+    }
+
+    /// Queues `frame` (END: then end of input, so the worker finishes what
+    /// it holds and exits). Call under the pool's lock, then `flush`.
+    func enqueue(_ frame: Frame) {
+        let outgoing = OutgoingFrame(bytes: frame.encoded(), endsInput: frame == .end)
+        outboxLock.withLock { outbox.append(outgoing) }
+    }
+
+    /// Gives a reserved place its bytes, and writes what is ready.
+    func fill(_ frame: OutgoingFrame, with bytes: [UInt8]) {
+        outboxLock.withLock { frame.bytes = bytes }
+        flush()
+    }
+
+    /// Writes the queued frames whose bytes are made, in order, up to the
+    /// first that is not; whoever fills that one writes the rest.
+    func flush() {
         writeLock.withLock {
-            guard input >= 0 else { return }
-            try? writeAll(input, Frame.end.encoded())
-            close(input)
-            input = -1
+            while true {
+                let ready: [OutgoingFrame] = outboxLock.withLock {
+                    let count = outbox.prefix { $0.bytes != nil }.count
+                    defer { outbox.removeFirst(count) }
+                    return Array(outbox.prefix(count))
+                }
+                guard !ready.isEmpty else { return }
+                for frame in ready where input >= 0 {
+                    try? writeAll(input, frame.bytes!)
+                    if frame.endsInput {
+                        close(input)
+                        input = -1
+                    }
+                }
+            }
         }
     }
 

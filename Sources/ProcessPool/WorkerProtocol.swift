@@ -38,15 +38,19 @@
 //
 // Queued tasks (prefetch, chunksize): a slot may hold tasks behind the one
 // it runs, so it never waits for the round trip. Two frames keep that from
-// changing what the submitter sees. A task whose output may stop the pool
-// (PoolTask.asksBeforeNextTask: a failed job under --halt or exit 255)
-// holds its lane: its RESULT says so, and the lane starts nothing more
-// until RESUME, which the parent sends once the result's callbacks have
-// run (they may have sent DRAIN or STOP first). And when a slot is idle
-// with nothing left to give it, or a slot is above a lowered cap, the
-// parent RECALLs a task queued behind another: a worker that has not
-// started it answers RESULT recalled, and the parent gives it to another
-// slot; one already started just runs.
+// changing what the submitter sees. A task whose output may make the
+// submitter stop the pool (PoolTask.asksBeforeNextTask: for pfutures a job
+// that did not succeed; any task that threw) holds its lane: its RESULT
+// says so, and the lane starts nothing more until RESUME, which the parent
+// sends once the result's callbacks have run (they may have sent DRAIN or
+// STOP first). After END no RESUME can come, so a held lane goes on. And
+// the parent RECALLs a task waiting behind another when the one ahead has
+// run 50 ms, when its slot is above a lowered cap, or, with nothing else
+// queued, when a slot is idle or a new worker could take one; a worker
+// that has not started it answers RESULT recalled and the parent gives it
+// to another slot; one already started just runs. The parent writes each
+// link's frames in the order it decided them, so a RECALL never passes the
+// JOBS it names, nor a JOBS the DRAIN that follows it.
 //
 // Versions: 2 put many tasks on one stream (slots, ids, heartbeats both
 // ways); 3 added a job's working directory, variables and stdin block to

@@ -34,6 +34,21 @@ import Testing
         #expect(h.files(prefix: "done.").count == 8, "\(r)")
     }
 
+    @Test func nothingWaitingInAWorkerStartsAfterAHaltEvenWhenTheWorkerIsUsedUp() throws {
+        let h = try Harness()
+        // The worker's third job waits behind the failing second one; the
+        // worker is then used up (--max-tasks-per-child 3), and the halt must
+        // still come before that third job starts.
+        let job = "touch ran.$0; if [ $0 = 2 ]; then exit 1; fi; sleep 0.3"
+        for round in 1...3 {
+            try? FileManager.default.removeItem(atPath: h.file("ran.3"))
+            let r = try h.run(["run", "--pool", "process", "-j1", "--max-tasks-per-child", "3", "--halt", "now,fail=1",
+                               "sh", "-c", job], input: "1\n2\n3\n4\n")
+            #expect(r.status == 123, "a job failed: round \(round): \(r)")
+            #expect(!h.exists("ran.3") && !h.exists("ran.4"), "round \(round): a job started after the halt: \(r)")
+        }
+    }
+
     @Test func frozenWorkerLosesItsJobWithinTheHeartbeatWindow() throws {
         let h = try Harness()
         // Job 2 freezes its worker (SIGSTOP) and would then sleep a minute;
