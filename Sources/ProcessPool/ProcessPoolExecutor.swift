@@ -454,9 +454,9 @@ final class ProcessPoolCore: @unchecked Sendable {
     /// one ahead is no short job, and another slot may be free sooner.
     private static let recallBehindRunningFor = Duration.milliseconds(50).nanoseconds
 
-    /// Whether `slot` of `link` runs a task started `recallBehindRunningFor` ago.
-    private func runsSlowTaskLocked(_ link: WorkerLink, slot: Int, now: Int64) -> Bool {
-        link.held.values.contains { $0.slot == slot && $0.started && now - $0.startedAt > Self.recallBehindRunningFor }
+    /// Whether `slot` of `link` (nil: any) runs a task started `recallBehindRunningFor` ago.
+    private func runsSlowTaskLocked(_ link: WorkerLink, slot: Int?, now: Int64) -> Bool {
+        link.held.values.contains { ($0.slot == slot || slot == nil) && $0.started && now - $0.startedAt > Self.recallBehindRunningFor }
     }
 
     /// Takes back tasks queued behind others (RECALL): behind a task that
@@ -467,13 +467,17 @@ final class ProcessPoolCore: @unchecked Sendable {
         var idle = 0
         if queueHead == queue.count {
             for link in links where link.state == .live && !usedUpLocked(link) {
-                idle += link.slots.filter { inCapLocked($0) && (link.depth[$0] ?? 0) == 0 }.count
+                idle += link.slots.count { inCapLocked($0) && (link.depth[$0] ?? 0) == 0 }
             }
             if hosts.isEmpty { idle += max(0, min(cap, slotLimit) - links.reduce(0) { $0 + $1.slots.count }) }
         }
         let now = monotonicNanoseconds()
         // An ending link's input may be closed: what it holds runs there.
         for link in links where link.state == .live && link.held.count > 1 {
+            // Most plans recall nothing: look closer only when something may.
+            guard idle > 0 || link.slots.contains(where: { !inCapLocked($0) })
+                || runsSlowTaskLocked(link, slot: nil, now: now)
+            else { continue }
             let bySlot = link.slots.count == 1 ? [link.slots[0]: Array(link.held.values)]
                                                : Dictionary(grouping: link.held.values, by: \.slot)
             for (slot, tasks) in bySlot where tasks.count > 1 {
@@ -493,6 +497,20 @@ final class ProcessPoolCore: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Puts tasks a worker held but never started (recalled, or left by a
+    /// worker that died) back in line by submission order, for any slot;
+    /// returns them instead when what was queued has been cancelled
+    /// (shutdown(cancelFutures:), STOP): they are to fail as cancelled.
+    private func requeueLocked(_ tasks: [PendingTask]) -> [PendingTask] {
+        for pending in tasks { pending.recalling = false }
+        if queueCancelled || stopped { return tasks }
+        for pending in tasks {
+            let at = queue[queueHead...].firstIndex { $0.id > pending.id } ?? queue.count
+            queue.insert(pending, at: at)
+        }
+        return []
     }
 
     // MARK: Workers
@@ -635,18 +653,12 @@ final class ProcessPoolCore: @unchecked Sendable {
                     let pending: PendingTask? = lock.withLock { link.held.removeValue(forKey: id) }
                     guard let pending else { throw ProtocolError("RESULT for task \(id), which the worker does not hold") }
                     if status == .recalled {
-                        // Never started: back in line by its id, for any slot,
-                        // unless the queue was cancelled meanwhile.
-                        let requeued: Bool = lock.withLock {
+                        let cancelled: [PendingTask] = lock.withLock {
                             link.depth[pending.slot, default: 1] -= 1
                             link.assigned -= 1
-                            pending.recalling = false
-                            guard !queueCancelled && !stopped else { return false }
-                            let at = queue[queueHead...].firstIndex { $0.id > pending.id } ?? queue.count
-                            queue.insert(pending, at: at)
-                            return true
+                            return requeueLocked([pending])
                         }
-                        if !requeued { try? pending.future.finish(.failure(CancelledError())) }
+                        for task in cancelled { try? task.future.finish(.failure(CancelledError())) }
                         dispatch()
                         continue
                     }
@@ -709,14 +721,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                 if pending.started || broken != nil { lost.append(pending) } else { again.append(pending) }
             }
             link.held.removeAll()
-            for pending in again { pending.recalling = false }
-            // Tasks it never started go to the front, in submission order,
-            // unless what was queued has been cancelled (shutdown, STOP).
-            if queueCancelled || stopped {
-                cancelled = again
-            } else {
-                queue.replaceSubrange(queueHead..<queueHead, with: again.sorted { $0.id < $1.id })
-            }
+            cancelled = requeueLocked(again)
             lock.broadcast()
             return (lost, reason, hostLost, unannounced)
         }
